@@ -1,0 +1,202 @@
+"""Flax modules for the four models of the paper: VAE, CondVAE, CondVAE-info and CSVAE.
+
+Every model maps `(x, y, rng)` to a `ModelOutput` of distribution parameters and samples; losses live
+in `losses.py`. Data enter and leave in their own units: each model standardises `x` with the fixed
+`x_mean` / `x_std` of its `ModelSpec` before encoding and returns the decoder's Gaussian in the data's
+units (a change of units only shifts the log-likelihood by a constant).
+"""
+
+import dataclasses
+from typing import Optional, Sequence
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+KINDS = ("vae", "condvae", "condvae_info", "csvae")
+LIKELIHOODS = ("gaussian", "gaussian_fixed", "bernoulli")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+  """Everything needed to rebuild a model: typed fields derived once from the config and the data.
+
+  Saved as JSON beside each checkpoint, so that `csvae_jax.load` needs no config file.
+  """
+  kind: str                       # one of KINDS
+  x_dim: int                      # D, size of a flattened example
+  num_labels: int                 # k, binary attributes
+  z_dim: int = 2                  # Dz
+  w_dim: int = 2                  # Dw, size of each W_i (CSVAE only)
+  hidden: Sequence[int] = (64, 64)
+  adversary_hidden: Sequence[int] = (64, 64)
+  likelihood: str = "gaussian"    # one of LIKELIHOODS
+  x_fixed_std: float = 0.1        # decoder std for "gaussian_fixed", in standardised units
+  w_present_mean: float = 3.0     # p(w_i | y_i = 1) = N(mean, scale^2 I)
+  w_present_scale: float = 1.0
+  w_absent_mean: float = 0.0      # p(w_i | y_i = 0) = N(mean, scale^2 I)
+  w_absent_scale: float = 0.1
+  x_mean: Sequence[float] = ()    # [D] standardisation shift; () means 0
+  x_std: Sequence[float] = ()     # [D] standardisation scale; () means 1
+  label_names: Sequence[str] = () # k attribute names, in the order of y's columns
+
+  def __post_init__(self):
+    if self.kind not in KINDS:
+      raise ValueError(f"Unknown model kind {self.kind!r}; valid kinds: {', '.join(KINDS)}.")
+    if self.likelihood not in LIKELIHOODS:
+      raise ValueError(f"Unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}.")
+    if self.likelihood == "bernoulli" and (self.x_mean or self.x_std):
+      raise ValueError("A bernoulli likelihood needs data in [0, 1]: leave x_mean and x_std empty.")
+    # Tuples keep the spec hashable (it is a static field of the modules) and JSON-friendly.
+    for name in ("hidden", "adversary_hidden", "x_mean", "x_std", "label_names"):
+      object.__setattr__(self, name, tuple(getattr(self, name)))
+
+  @property
+  def has_w(self) -> bool:
+    return self.kind == "csvae"
+
+  @property
+  def has_adversary(self) -> bool:
+    return self.kind in ("condvae_info", "csvae")
+
+
+@flax.struct.dataclass
+class ModelOutput:
+  """Distribution parameters and reparametrised samples of one forward pass."""
+  x_mu: jax.Array                  # [B, D] decoder mean in data units (logits for bernoulli)
+  x_logvar: jax.Array              # [B, D] decoder log-variance in data units (unused for bernoulli)
+  z_mu: jax.Array                  # [B, Dz]
+  z_logvar: jax.Array              # [B, Dz]
+  z: jax.Array                     # [B, Dz] sample of q(z | x[, y])
+  w_mu: Optional[jax.Array] = None       # [B, k * Dw] (CSVAE)
+  w_logvar: Optional[jax.Array] = None   # [B, k * Dw]
+  w: Optional[jax.Array] = None          # [B, k * Dw] sample of q(w | x, y)
+
+
+class MLP(nn.Module):
+  """ReLU MLP: hidden layers then a linear output of size `out_dim`."""
+  hidden: Sequence[int]
+  out_dim: int
+
+  @nn.compact
+  def __call__(self, h: jax.Array) -> jax.Array:
+    for width in self.hidden:
+      h = nn.relu(nn.Dense(width)(h))
+    return nn.Dense(self.out_dim)(h)
+
+
+class GaussianMLP(nn.Module):
+  """MLP with a diagonal-Gaussian head: [B, In] -> (mu [B, out_dim], logvar [B, out_dim])."""
+  hidden: Sequence[int]
+  out_dim: int
+
+  @nn.compact
+  def __call__(self, h: jax.Array) -> tuple[jax.Array, jax.Array]:
+    out = MLP(self.hidden, 2 * self.out_dim)(h)
+    return out[..., :self.out_dim], out[..., self.out_dim:]
+
+
+def reparametrize(rng: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Array:
+  """A sample of N(mu, exp(logvar)) that is differentiable in mu and logvar; shapes [..., d]."""
+  return mu + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mu.shape, mu.dtype)
+
+
+class LatentModel(nn.Module):
+  """One of the four models of the paper (section 3 and 4), picked by `spec.kind`.
+
+  | kind         | encoder           | decoder      |
+  | vae          | q(z|x)            | p(x|z)       |
+  | condvae      | q(z|x,y)          | p(x|z,y)     |
+  | condvae_info | q(z|x)            | p(x|z,y)     |  (+ adversary r(y|z), `Adversary`)
+  | csvae        | q(z|x), q(w|x,y)  | p(x|w,z)     |  (+ adversary q_delta(y|z), `Adversary`)
+
+  Methods `encode`, `decode` and `__call__` take x in data units, y in {0, 1} as float [B, k].
+  """
+  spec: ModelSpec
+
+  def setup(self):
+    s = self.spec
+    self.encoder_z = GaussianMLP(s.hidden, s.z_dim)
+    if s.has_w:
+      self.encoder_w = GaussianMLP(s.hidden, s.num_labels * s.w_dim)
+    self.decoder = MLP(tuple(reversed(s.hidden)), s.x_dim)
+    if s.likelihood == "gaussian":
+      # One learned log-variance per data dimension (standardised units), shared by all inputs.
+      self.x_logvar = self.param("x_logvar", nn.initializers.zeros, (s.x_dim,))
+
+  def _per_dim(self, values: Sequence[float]) -> jax.Array:
+    """Per-data-dimension constants as [1, D], broadcastable against [B, D]."""
+    return jnp.asarray(values, jnp.float32)[None, :]
+
+  def _standardise(self, x: jax.Array) -> jax.Array:
+    if self.spec.x_mean:
+      x = (x - self._per_dim(self.spec.x_mean)) / self._per_dim(self.spec.x_std)
+    return x
+
+  def encode(self, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
+    """Posterior parameters: {"z_mu", "z_logvar": [B, Dz]} (+ {"w_mu", "w_logvar": [B, k*Dw]})."""
+    h = self._standardise(x)
+    z_in = jnp.concatenate([h, y], axis=-1) if self.spec.kind == "condvae" else h
+    z_mu, z_logvar = self.encoder_z(z_in)
+    out = {"z_mu": z_mu, "z_logvar": z_logvar}
+    if self.spec.has_w:
+      out["w_mu"], out["w_logvar"] = self.encoder_w(jnp.concatenate([h, y], axis=-1))
+    return out
+
+  def decode(self, z: jax.Array, w: Optional[jax.Array] = None,
+             y: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
+    """p(x | latents): (mean [B, D] in data units or logits, logvar [B, D] in data units).
+
+    Args:
+      z: [B, Dz].
+      w: [B, k*Dw], CSVAE only.
+      y: [B, k] labels in [0, 1] (or switching points p), CondVAE and CondVAE-info only.
+    """
+    s = self.spec
+    if s.kind == "vae":
+      h = z
+    elif s.kind == "csvae":
+      h = jnp.concatenate([w, z], axis=-1)
+    else:
+      h = jnp.concatenate([z, y], axis=-1)
+    x_mu = self.decoder(h)
+    x_logvar = (self.x_logvar if s.likelihood == "gaussian"
+                else jnp.full((s.x_dim,), 2.0 * jnp.log(s.x_fixed_std)))
+    x_logvar = jnp.broadcast_to(x_logvar, x_mu.shape)
+    if s.x_mean:
+      x_std = self._per_dim(s.x_std)
+      x_mu = x_mu * x_std + self._per_dim(s.x_mean)
+      x_logvar = x_logvar + 2.0 * jnp.log(x_std)
+    return x_mu, x_logvar
+
+  def __call__(self, x: jax.Array, y: jax.Array, rng: jax.Array) -> ModelOutput:
+    """Encodes, samples the latents and decodes: x [B, D], y [B, k] -> ModelOutput."""
+    z_rng, w_rng = jax.random.split(rng)
+    post = self.encode(x, y)
+    z = reparametrize(z_rng, post["z_mu"], post["z_logvar"])
+    w = reparametrize(w_rng, post["w_mu"], post["w_logvar"]) if self.spec.has_w else None
+    x_mu, x_logvar = self.decode(z, w, y)
+    return ModelOutput(x_mu=x_mu, x_logvar=x_logvar, z=z, w=w, **post)
+
+
+class Adversary(nn.Module):
+  """q_delta(y | z) (CSVAE) or r_psi(y | z) (CondVAE-info): z [B, Dz] -> logits [B, k]."""
+  hidden: Sequence[int]
+  num_labels: int
+
+  @nn.compact
+  def __call__(self, z: jax.Array) -> jax.Array:
+    return MLP(self.hidden, self.num_labels)(z)
+
+
+def w_prior(spec: ModelSpec, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """p(w | y) of section 4.2 as (mean, logvar), each [B, k*Dw], from labels y [B, k] in {0, 1}.
+
+  Attribute present: N(w_present_mean, w_present_scale^2); absent: N(w_absent_mean, ...).
+  DESIGN.md section 1 says why "present" sits away from the origin.
+  """
+  y_w = jnp.repeat(y, spec.w_dim, axis=-1)
+  mean = y_w * spec.w_present_mean + (1.0 - y_w) * spec.w_absent_mean
+  logvar = 2.0 * jnp.log(y_w * spec.w_present_scale + (1.0 - y_w) * spec.w_absent_scale)
+  return mean, logvar

@@ -1,0 +1,97 @@
+"""Pure train and eval steps: functions of (state, batch, rng); the trainer binds and jits them."""
+
+import jax
+import jax.numpy as jnp
+
+from csvae_jax import losses
+from csvae_jax import models
+from csvae_jax import train_state as train_state_lib
+
+Batch = dict[str, jax.Array]  # {"x": [B, D] float32, "y": [B, k] float32 in {0, 1}}
+
+
+def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> jax.Array:
+  """A parameter-free probe on w: is mu_w^i likelier under p(w_i|y_i=1) than under p(w_i|y_i=0)?"""
+  w = w_mu.reshape(w_mu.shape[0], spec.num_labels, spec.w_dim)
+  def sq_dist(mean, scale):
+    return jnp.sum((w - mean) ** 2, axis=-1) / scale**2 + 2 * spec.w_dim * jnp.log(scale)
+  present = sq_dist(spec.w_present_mean, spec.w_present_scale) < sq_dist(
+      spec.w_absent_mean, spec.w_absent_scale)
+  return jnp.mean(present == (y > 0.5))
+
+
+def train_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *,
+               spec: models.ModelSpec, betas: dict[str, float]
+               ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
+  """One step of the min-max game (paper 4.1; DESIGN.md section 1).
+
+  1. The adversary takes a step on N (its cross-entropy of y given z), z drawn from the current
+     encoder under stop_gradient.
+  2. The encoder/decoder take a step on beta_x*recon + beta_z*KL_z + beta_w*KL_w + beta_h*h against
+     the updated adversary (h = M2 for CSVAE, minus the adversary's cross-entropy for CondVAE-info),
+     with the same reparametrisation noise, hence the same z.
+  Kinds without an adversary skip step 1. The kind is static: it picks the code path at trace time.
+
+  Args:
+    state: both players' params and optimizer states.
+    batch: {"x": [B, D], "y": [B, k]}.
+    rng: the loop's key; the step folds in its own step number, so a resumed run draws the same noise.
+    spec: the model's spec (static). betas: loss weights (static).
+
+  Returns:
+    (new state, {metric name: scalar}).
+  """
+  rng = jax.random.fold_in(rng, state.step)
+  x, y = batch["x"], batch["y"]
+  model = models.LatentModel(spec)
+  metrics = {}
+  adversary = state.adversary
+  if adversary is not None:
+    post = model.apply({"params": state.vae.params}, x, y, method=models.LatentModel.encode)
+    z = jax.lax.stop_gradient(models.reparametrize(jax.random.split(rng)[0], post["z_mu"],
+                                                   post["z_logvar"]))
+    def n_loss(params):
+      return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y)
+    adv_grads, adv_metrics = jax.grad(n_loss, has_aux=True)(adversary.params)
+    adversary = adversary.apply_gradients(grads=adv_grads)
+    metrics.update(adv_metrics)
+
+  def objective(params):
+    out = model.apply({"params": params}, x, y, rng)
+    logits = adversary.apply_fn({"params": adversary.params}, out.z) if adversary else None
+    loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
+    return loss, (terms, out)
+
+  (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)
+  metrics.update(terms, loss=loss, recon_mse=_recon_mse(spec, out.x_mu, x))
+  if spec.has_w:
+    metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y)
+  return train_state_lib.TrainState(vae=state.vae.apply_gradients(grads=grads),
+                                    adversary=adversary), metrics
+
+
+def _recon_mse(spec: models.ModelSpec, x_mu: jax.Array, x: jax.Array) -> jax.Array:
+  mean = jax.nn.sigmoid(x_mu) if spec.likelihood == "bernoulli" else x_mu
+  return jnp.mean((mean - x) ** 2)
+
+
+def eval_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *,
+              spec: models.ModelSpec, betas: dict[str, float]) -> dict[str, jax.Array]:
+  """The loss terms on a batch with a fixed key, plus the adversary's accuracy on the z means
+  and the MSE of the mean reconstruction (decoding the posterior means)."""
+  x, y = batch["x"], batch["y"]
+  model = models.LatentModel(spec)
+  variables = {"params": state.vae.params}
+  out = model.apply(variables, x, y, rng)
+  logits = None
+  metrics = {}
+  if state.adversary is not None:
+    apply = lambda z: state.adversary.apply_fn({"params": state.adversary.params}, z)
+    logits = apply(out.z)
+    metrics["adv_acc"] = losses.adversary_loss(apply(out.z_mu), y)[1]["adv_acc"]
+  loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
+  x_mu, _ = model.apply(variables, out.z_mu, out.w_mu, y, method=models.LatentModel.decode)
+  metrics.update(terms, loss=loss, recon_mse=_recon_mse(spec, x_mu, x))
+  if spec.has_w:
+    metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y)
+  return metrics

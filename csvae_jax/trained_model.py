@@ -1,0 +1,120 @@
+"""A trained model as a user holds it: `load(workdir)`, then numpy in, numpy out, in data units."""
+
+import dataclasses
+import functools
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from csvae_jax import checkpoint
+from csvae_jax import models
+from csvae_jax import train_state as train_state_lib
+
+
+@functools.partial(jax.jit, static_argnames="spec")
+def _encode(spec, params, x, y):
+  return models.LatentModel(spec).apply({"params": params}, x, y, method=models.LatentModel.encode)
+
+
+@functools.partial(jax.jit, static_argnames="spec")
+def _decode(spec, params, z, w, y):
+  x_mu, _ = models.LatentModel(spec).apply({"params": params}, z, w, y,
+                                          method=models.LatentModel.decode)
+  return jax.nn.sigmoid(x_mu) if spec.likelihood == "bernoulli" else x_mu
+
+
+@functools.partial(jax.jit, static_argnames="spec")
+def _adversary(spec, params, z):
+  net = models.Adversary(spec.adversary_hidden, spec.num_labels)
+  return jax.nn.sigmoid(net.apply({"params": params}, z))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+  """A model restored from a workdir.
+
+  Synopsis:
+    model = csvae_jax.load("/tmp/swiss_roll")
+    latents = model.encode(x, y)          # {"z_mu", "z_logvar", "w_mu", "w_logvar"}: [B, ...]
+    x_hat = model.reconstruct(x, y)       # [B, D], in the data's units
+    x_new = model.decode(latents["z_mu"], w=latents["w_mu"])
+  """
+  spec: models.ModelSpec
+  params: Any                      # encoder/decoder params
+  adversary_params: Optional[Any]  # q_delta(y|z) or r(y|z); None for VAE and CondVAE
+  config: ml_collections.ConfigDict
+  step: int
+
+  def _labels(self, y, batch: int) -> jax.Array:
+    y = np.asarray(y, np.float32)
+    y = y.reshape(batch, -1) if y.ndim <= 1 else y
+    if y.shape != (batch, self.spec.num_labels):
+      raise ValueError(f"y has shape {y.shape}; expected [{batch}, {self.spec.num_labels}] "
+                       f"(labels {', '.join(self.spec.label_names)}).")
+    return jnp.asarray(y)
+
+  def _data(self, x) -> jax.Array:
+    x = np.asarray(x, np.float32)
+    x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x[None]
+    if x.shape[1] != self.spec.x_dim:
+      raise ValueError(f"x has {x.shape[1]} values per example; this model takes {self.spec.x_dim}.")
+    return jnp.asarray(x)
+
+  def encode(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Posterior parameters of x [B, D] (or one [D]) with labels y [B, k] (0/1; [B] if k = 1).
+
+    Returns {"z_mu", "z_logvar": [B, Dz]} plus, for CSVAE, {"w_mu", "w_logvar": [B, k*Dw]}.
+    """
+    x = self._data(x)
+    return jax.device_get(_encode(self.spec, self.params, x, self._labels(y, x.shape[0])))
+
+  def decode(self, z: np.ndarray, w: Optional[np.ndarray] = None,
+             y: Optional[np.ndarray] = None) -> np.ndarray:
+    """The decoder's mean [B, D] in data units, from z [B, Dz] and w [B, k*Dw] (CSVAE) or
+    y [B, k] (CondVAE, CondVAE-info; values in [0, 1] or any switching point p)."""
+    z = jnp.asarray(np.asarray(z, np.float32))
+    if self.spec.has_w and w is None:
+      raise ValueError("A CSVAE decodes from z and w: pass w ([B, k*Dw]).")
+    if self.spec.kind in ("condvae", "condvae_info") and y is None:
+      raise ValueError(f"A {self.spec.kind} decodes from z and y: pass y ([B, k]).")
+    w = None if w is None else jnp.asarray(np.asarray(w, np.float32))
+    y = None if y is None else self._labels(y, z.shape[0])
+    return np.asarray(_decode(self.spec, self.params, z, w, y))
+
+  def reconstruct(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Decodes the posterior means of x [B, D] with labels y: [B, D] in data units."""
+    latents = self.encode(x, y)
+    return self.decode(latents["z_mu"], latents.get("w_mu"), y)
+
+  def predict_labels_from_z(self, z: np.ndarray) -> np.ndarray:
+    """The adversary's probabilities q(y_i = 1 | z): z [B, Dz] -> [B, k]."""
+    if self.adversary_params is None:
+      raise ValueError(f"A {self.spec.kind} has no adversary.")
+    return np.asarray(_adversary(self.spec, self.adversary_params,
+                                 jnp.asarray(np.asarray(z, np.float32))))
+
+
+def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
+  """The model saved in `workdir` (its latest checkpoint, or `step`); no config file needed.
+
+  Raises:
+    FileNotFoundError: if `workdir` holds no checkpoint.
+  """
+  manager = checkpoint.make_manager(workdir, read_only=True)
+  step = manager.latest_step() if step is None else step
+  if step is None or step not in manager.all_steps():
+    raise FileNotFoundError(
+        f"No checkpoint{'' if step is None else f' at step {step}'} in {manager.directory}; "
+        "train first: python train.py --config CONFIG --workdir " + workdir)
+  config_dict, spec = checkpoint.restore_metadata(manager, step)
+  config = ml_collections.ConfigDict(config_dict)
+  abstract = jax.eval_shape(functools.partial(train_state_lib.create_train_state,
+                                              config=config, spec=spec), jax.random.key(0))
+  state = checkpoint.restore_state(manager, step, abstract)
+  manager.close()
+  return TrainedModel(spec=spec, params=state.vae.params,
+                      adversary_params=state.adversary.params if state.adversary else None,
+                      config=config, step=step)

@@ -1,0 +1,158 @@
+"""The training loop: mesh, data on device, jit, logging, periodic eval, checkpoints, resume."""
+
+import functools
+import time
+
+from absl import logging
+from clu import metric_writers
+from clu import parameter_overview
+from clu import periodic_actions
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from csvae_jax import checkpoint
+from csvae_jax import data as data_lib
+from csvae_jax import parallel
+from csvae_jax import steps
+from csvae_jax import train_state as train_state_lib
+
+
+def _validate(config: ml_collections.ConfigDict) -> None:
+  t = config.train
+  for name in ("log_every", "eval_every", "ckpt_every"):
+    if t[name] % t.steps_per_dispatch:
+      raise ValueError(f"config.train.{name}={t[name]} must be a multiple of "
+                       f"config.train.steps_per_dispatch={t.steps_per_dispatch}.")
+  if t.num_steps <= 0 or t.batch_size <= 0:
+    raise ValueError(f"config.train.num_steps ({t.num_steps}) and batch_size ({t.batch_size}) "
+                     "must be positive.")
+
+
+def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
+  return {name: float(config.loss[name]) for name in ("beta_x", "beta_z", "beta_w", "beta_h")}
+
+
+def make_train_chunk(spec, betas, batch_size: int, mesh):
+  """A jitted `(state, data, data_rng, loop_rng, num_steps) -> (state, mean metrics)`.
+
+  Runs `num_steps` train steps in one `lax.scan` (a small MLP step is far shorter than a Python
+  dispatch). Step s trains on the batch of indices drawn with `fold_in(data_rng, s)` from the
+  on-device dataset `data` ({"x": [N, D], "y": [N, k]}, sampled with replacement), so the batch
+  and the noise of every step depend only on (seed, s) and a resumed run repeats them exactly.
+  """
+  step_fn = functools.partial(steps.train_step, spec=spec, betas=betas)
+  sharding = parallel.batch_sharding(mesh)
+
+  def train_chunk(state, data, data_rng, loop_rng, num_steps):
+    size = data["x"].shape[0]
+
+    def body(state, _):
+      idx = jax.random.randint(jax.random.fold_in(data_rng, state.step), (batch_size,), 0, size)
+      batch = jax.lax.with_sharding_constraint({k: v[idx] for k, v in data.items()}, sharding)
+      return step_fn(state, batch, loop_rng)
+
+    state, metrics = jax.lax.scan(body, state, length=num_steps)
+    return state, jax.tree.map(jnp.mean, metrics)
+
+  return jax.jit(train_chunk, static_argnames="num_steps", donate_argnums=0)
+
+
+def _check_finite(metrics: dict[str, np.ndarray], first_step: int, last_step: int,
+                  last_saved: int | None) -> None:
+  bad = sorted(name for name, value in metrics.items() if not np.isfinite(value))
+  if bad:
+    kept = f"step {last_saved}" if last_saved is not None else "none written yet"
+    raise FloatingPointError(
+        f"Non-finite {', '.join('train/' + b for b in bad)} between steps {first_step + 1} and "
+        f"{last_step}; the run stopped and its last checkpoint ({kept}) is kept. Lower "
+        "config.optim.*.learning_rate or set config.optim.*.grad_clip, then rerun.")
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict,
+                       workdir: str) -> train_state_lib.TrainState:
+  """Trains `config.model.kind` on `config.data.name`, resuming from `workdir` if it holds a run.
+
+  Writes logs and TensorBoard summaries to `workdir` and orbax checkpoints to
+  `workdir/checkpoints`. Returns the final state.
+  """
+  _validate(config)
+  mesh = parallel.make_mesh()
+  parallel.check_batch_size(config.train.batch_size, mesh)
+  logging.info("Config:\n%s", config)
+  logging.info("Devices: %d (%s), processes: %d", mesh.size, jax.devices()[0].platform,
+               jax.process_count())
+
+  dataset = data_lib.load_dataset(config.data)
+  train, test = dataset.splits["train"], dataset.splits["test"]
+  x_mean, x_std = ((train["x"].mean(0), train["x"].std(0)) if dataset.standardise else ((), ()))
+  spec = train_state_lib.model_spec(
+      config, x_dim=train["x"].shape[1], num_labels=train["y"].shape[1],
+      x_mean=[float(v) for v in x_mean], x_std=[float(v) for v in x_std],
+      label_names=dataset.label_names)
+  logging.info("Data %s: %s train / %s test examples, labels %s", config.data.name,
+               len(train["x"]), len(test["x"]), dataset.label_names)
+
+  init_rng, data_rng, loop_rng, eval_rng = jax.random.split(jax.random.key(config.seed), 4)
+  replicated = parallel.replicated(mesh)
+  state = jax.jit(functools.partial(train_state_lib.create_train_state, config=config, spec=spec),
+                  out_shardings=replicated)(init_rng)
+
+  manager = checkpoint.make_manager(workdir, config.train.max_checkpoints)
+  last_saved = manager.latest_step()
+  if last_saved is not None:
+    saved_config, _ = checkpoint.restore_metadata(manager, last_saved)
+    checkpoint.check_compatible(saved_config, config, last_saved, manager.directory)
+    state = checkpoint.restore_state(manager, last_saved, state)
+    logging.info("Resumed from the checkpoint at step %d in %s", last_saved, manager.directory)
+  step = int(state.step)
+
+  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  if step == 0:
+    writer.write_hparams({k: v for k, v in config.to_dict().items() if not isinstance(v, dict)})
+  parameter_overview.log_parameter_overview(state.vae.params, msg="Encoder/decoder parameters")
+  if state.adversary is not None:
+    parameter_overview.log_parameter_overview(state.adversary.params, msg="Adversary parameters")
+
+  train_chunk = make_train_chunk(spec, _betas(config), config.train.batch_size, mesh)
+  eval_step = jax.jit(functools.partial(steps.eval_step, spec=spec, betas=_betas(config)))
+  train_data = jax.device_put(train, replicated)
+  test_data = jax.device_put(test, replicated)
+  t = config.train
+  # Called once a chunk, so it triggers on explicit steps rather than every_steps.
+  report_progress = periodic_actions.ReportProgress(
+      num_train_steps=t.num_steps, writer=writer, every_secs=None,
+      on_steps=[*range(t.log_every, t.num_steps, t.log_every), t.num_steps])
+  is_first_dispatch = True
+  try:
+    with metric_writers.ensure_flushes(writer):
+      while step < t.num_steps:
+        num_steps = min(t.steps_per_dispatch, t.num_steps - step)
+        start_time = time.perf_counter()
+        state, metrics = train_chunk(state, train_data, data_rng, loop_rng, num_steps=num_steps)
+        metrics = jax.device_get(metrics)
+        elapsed = time.perf_counter() - start_time
+        _check_finite(metrics, step, step + num_steps, last_saved)
+        if is_first_dispatch:
+          logging.info("Steps %d-%d took %.1f s, compilation included.", step + 1,
+                       step + num_steps, elapsed)
+        step += num_steps
+        report_progress(step)
+        is_last = step == t.num_steps
+        if step % t.log_every == 0 or is_last:
+          scalars = {f"train/{name}": value for name, value in metrics.items()}
+          if not is_first_dispatch:
+            scalars["train/examples_per_sec"] = num_steps * t.batch_size / elapsed
+          writer.write_scalars(step, scalars)
+        is_first_dispatch = False
+        if step % t.eval_every == 0 or is_last:
+          eval_metrics = jax.device_get(eval_step(state, test_data, eval_rng))
+          writer.write_scalars(step, {f"eval/{k}": v for k, v in eval_metrics.items()})
+        if step % t.ckpt_every == 0 or is_last:
+          checkpoint.save(manager, step, state, config, spec)
+          last_saved = step
+  finally:
+    manager.wait_until_finished()
+    manager.close()
+  return state

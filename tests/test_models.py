@@ -1,0 +1,61 @@
+"""Shapes, finiteness and units of the four models."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from csvae_jax import models
+
+
+@pytest.mark.parametrize("kind", models.KINDS)
+def test_output_shapes_and_finiteness(kind):
+  spec = models.ModelSpec(kind=kind, x_dim=3, num_labels=2, z_dim=4, w_dim=3)
+  model = models.LatentModel(spec)
+  rng = jax.random.key(0)
+  x, y = jax.random.normal(rng, (5, 3)), jnp.array([[0, 1]] * 5, jnp.float32)
+  params = model.init(rng, x, y, rng)
+  out = model.apply(params, x, y, rng)
+  chex.assert_shape([out.x_mu, out.x_logvar], (5, 3))
+  chex.assert_shape([out.z_mu, out.z_logvar, out.z], (5, 4))
+  if kind == "csvae":
+    chex.assert_shape([out.w_mu, out.w_logvar, out.w], (5, 6))
+  else:
+    assert out.w is None and "encoder_w" not in params["params"]
+  chex.assert_tree_all_finite(out)
+
+
+def test_unknown_kind_lists_the_valid_ones():
+  with pytest.raises(ValueError, match="Unknown model kind 'csave'; valid kinds: vae, condvae"):
+    models.ModelSpec(kind="csave", x_dim=3, num_labels=1)
+
+
+def test_condvae_encoder_sees_y_and_others_do_not():
+  x = jnp.ones((1, 3))
+  for kind, sees_y in (("condvae", True), ("vae", False), ("csvae", False)):
+    model = models.LatentModel(models.ModelSpec(kind=kind, x_dim=3, num_labels=1))
+    params = model.init(jax.random.key(0), x, jnp.zeros((1, 1)), jax.random.key(1))
+    enc = lambda y: model.apply(params, x, y, method=models.LatentModel.encode)["z_mu"]
+    assert (not np.allclose(enc(jnp.zeros((1, 1))), enc(jnp.ones((1, 1))))) == sees_y
+
+
+def test_decoder_returns_data_units():
+  """With standardisation the decoder's mean and log-variance come back in the data's units."""
+  base = dict(kind="vae", x_dim=2, num_labels=1)
+  scaled = models.ModelSpec(**base, x_mean=(10.0, -5.0), x_std=(2.0, 4.0))
+  plain = models.ModelSpec(**base)
+  z = jnp.array([[0.3, -0.2]])
+  params = models.LatentModel(plain).init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros((1, 1)),
+                                          jax.random.key(1))
+  decode = lambda spec: models.LatentModel(spec).apply(params, z, method=models.LatentModel.decode)
+  (mu, logvar), (mu0, logvar0) = decode(scaled), decode(plain)
+  np.testing.assert_allclose(mu, np.asarray(mu0) * [2.0, 4.0] + [10.0, -5.0], rtol=1e-6)
+  np.testing.assert_allclose(logvar, np.asarray(logvar0) + 2 * np.log([2.0, 4.0]), rtol=1e-6)
+
+
+def test_w_prior_per_label_value():
+  spec = models.ModelSpec(kind="csvae", x_dim=3, num_labels=2, w_dim=2)
+  mean, logvar = models.w_prior(spec, jnp.array([[1.0, 0.0]]))
+  np.testing.assert_allclose(mean, [[3.0, 3.0, 0.0, 0.0]])
+  np.testing.assert_allclose(np.exp(0.5 * logvar), [[1.0, 1.0, 0.1, 0.1]], rtol=1e-6)

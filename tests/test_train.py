@@ -1,0 +1,113 @@
+"""End to end: train.py's library call, resume, failures, eval.py's outputs and csvae_jax.load."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import csvae_jax
+from csvae_jax import evaluate
+from csvae_jax import trainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _leaves(state):
+  return jax.tree.leaves(jax.device_get(state))
+
+
+def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config, tmp_path):
+  workdir = str(tmp_path)
+  state = trainer.train_and_evaluate(config, workdir)
+  assert int(state.step) == config.train.num_steps
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["200", "400"]
+  assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path))
+
+  results = evaluate.evaluate(config, workdir)
+  with open(tmp_path / "eval" / "metrics.json") as f:
+    assert json.load(f) == results
+  assert {"recon_mse", "relative_recon_mse", "z_label_probe_accuracy", "w_label_probe_accuracy",
+          "adversary_accuracy"} <= set(results)
+  assert results["step"] == 400 and results["w_label_probe_accuracy"] > 0.9
+  assert (tmp_path / "eval" / "latent_projections.png").stat().st_size > 10_000
+
+  model = csvae_jax.load(workdir)
+  x = np.array([[10.0, 3.0, -2.0], [-5.0, 15.0, 8.0]], np.float32)
+  y = np.array([0, 1])
+  latents = model.encode(x, y)
+  assert {k: v.shape for k, v in latents.items()} == {
+      "z_mu": (2, 2), "z_logvar": (2, 2), "w_mu": (2, 2), "w_logvar": (2, 2)}
+  x_hat = model.reconstruct(x, y)
+  assert isinstance(x_hat, np.ndarray) and x_hat.shape == (2, 3)
+  np.testing.assert_allclose(model.decode(latents["z_mu"], latents["w_mu"]), x_hat)
+  # Reconstructions come back in the roll's units (its coordinates span about -11..21).
+  assert np.abs(x_hat).max() > 3.0
+
+
+def test_vae_has_no_w_entry_and_no_adversary(config, tmp_path):
+  config.model.kind = "vae"
+  trainer.train_and_evaluate(config, str(tmp_path))
+  results = evaluate.evaluate(config, str(tmp_path))
+  assert "w_label_probe_accuracy" not in results and "adversary_accuracy" not in results
+
+
+def test_resumed_run_equals_unbroken_run(config, tmp_path):
+  unbroken = trainer.train_and_evaluate(config, str(tmp_path / "unbroken"))
+  config.train.num_steps = 200
+  trainer.train_and_evaluate(config, str(tmp_path / "resumed"))
+  config.train.num_steps = 400
+  resumed = trainer.train_and_evaluate(config, str(tmp_path / "resumed"))
+  for a, b in zip(_leaves(unbroken), _leaves(resumed), strict=True):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(config, tmp_path):
+  config.train.num_steps = 200
+  trainer.train_and_evaluate(config, str(tmp_path))
+  saved = csvae_jax.load(str(tmp_path))
+  config.train.num_steps = 400
+  config.loss.beta_x = float("nan")
+  with pytest.raises(FloatingPointError, match=r"Non-finite train/.*between steps 201 and 300"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["200"]
+  after = csvae_jax.load(str(tmp_path))
+  for a, b in zip(jax.tree.leaves(saved.params), jax.tree.leaves(after.params), strict=True):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_incompatible_checkpoint_names_the_differing_fields(config, tmp_path):
+  config.train.num_steps = 200
+  trainer.train_and_evaluate(config, str(tmp_path))
+  config.model.z_dim = 3
+  config.model.kind = "vae"
+  with pytest.raises(ValueError, match=r"(?s)model.kind: checkpoint 'csvae', config 'vae'.*"
+                                       r"model.z_dim: checkpoint 2, config 3"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+
+
+def test_load_without_checkpoint_says_how_to_train(tmp_path):
+  with pytest.raises(FileNotFoundError, match="No checkpoint in .*train first"):
+    csvae_jax.load(str(tmp_path))
+
+
+def test_batch_and_dispatch_sizes_are_validated(config, tmp_path):
+  config.train.log_every = 150
+  with pytest.raises(ValueError, match="log_every=150 must be a multiple of .*steps_per_dispatch=100"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+
+
+def _cli(*args):
+  return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                        timeout=120, check=False)
+
+
+def test_cli_rejects_a_misspelt_config_field(tmp_path):
+  result = _cli("train.py", "--config", "configs/tiny.py", "--workdir", str(tmp_path),
+                "--config.train.num_stepz=10")
+  assert result.returncode != 0
+  assert "num_stepz" in result.stderr
+  assert not os.path.exists(tmp_path / "checkpoints")
