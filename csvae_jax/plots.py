@@ -25,7 +25,7 @@ def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents
   fig = plt.figure(figsize=(4 * cols, 4 * rows))
   colours = np.where(y > 0.5, "tab:red", "tab:blue")
   for i, (points, name) in enumerate([(x, "data"), (x_hat, "reconstruction")]):
-    ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
+    ax = fig.add_subplot(rows, 2, i + 1, projection="3d")
     ax.scatter(points[:, 0], points[:, 1], points[:, 2], c=colours, s=1)
     ax.set_title(name)
     ax.view_init(elev=10, azim=-80)
