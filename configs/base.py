@@ -20,7 +20,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.kind = "csvae"      # vae | condvae | condvae_info | csvae
   config.model.z_dim = 2
   config.model.w_dim = 2           # Size of each W_i (paper: 2).
-  config.model.hidden = (64, 64)   # Encoder widths; the decoder mirrors them.
+  config.model.hidden = (64, 64)   # Encoder MLP widths (after the conv trunk for images); the
+                                   # decoder mirrors them.
+  config.model.conv_channels = (32, 64, 128, 256)  # Image encoders' stride-2 convs, mirrored.
   config.model.adversary_hidden = (64, 64)
   config.model.likelihood = "gaussian"  # gaussian (learned per-dim variance) | gaussian_fixed | bernoulli
   config.model.x_fixed_std = 0.1   # Decoder std for gaussian_fixed.
@@ -58,4 +60,5 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.eval = ml_collections.ConfigDict()
   config.eval.probe_max_train = 10_000   # Training-set latent means used to fit the probes.
+  config.eval.max_examples = 2_000       # Held-out examples of the periodic eval during training.
   return config

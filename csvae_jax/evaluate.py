@@ -50,6 +50,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
   test_latents = model.encode(test["x"], test["y"])
   x_hat = model.reconstruct(test["x"], test["y"])
   x_flat = test["x"].reshape(len(test["x"]), -1)
+  if test["x"].dtype == np.uint8:
+    x_flat = x_flat.astype(np.float32) / 255.0
+  x_hat = x_hat.reshape(x_flat.shape)
   mse = np.mean((x_hat - x_flat) ** 2, axis=0)
   results = {
       "step": model.step,

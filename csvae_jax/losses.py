@@ -4,6 +4,7 @@ Per-example functions take unbatched arrays ([D], [Dz], [k], ...) and return sca
 and `adversary_loss` `jax.vmap` them over the batch and reduce with a mean in one place.
 """
 
+import math
 from typing import Optional
 
 import jax
@@ -12,7 +13,7 @@ import optax
 
 from csvae_jax import models
 
-LOG_2PI = jnp.log(2.0 * jnp.pi)
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 def gaussian_kl(mu_q: jax.Array, logvar_q: jax.Array,

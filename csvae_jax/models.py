@@ -25,11 +25,12 @@ class ModelSpec:
   Saved as JSON beside each checkpoint, so that `csvae_jax.load` needs no config file.
   """
   kind: str                       # one of KINDS
-  x_dim: int                      # D, size of a flattened example
+  x_shape: Sequence[int]          # shape of one example: (D,) vectors or (H, W, C) images
   num_labels: int                 # k, binary attributes
   z_dim: int = 2                  # Dz
   w_dim: int = 2                  # Dw, size of each W_i (CSVAE only)
-  hidden: Sequence[int] = (64, 64)
+  hidden: Sequence[int] = (64, 64)          # MLP widths (after the conv trunk for images)
+  conv_channels: Sequence[int] = (32, 64, 128, 256)  # stride-2 convs of image encoders/decoder
   adversary_hidden: Sequence[int] = (64, 64)
   likelihood: str = "gaussian"    # one of LIKELIHOODS
   x_fixed_std: float = 0.1        # decoder std for "gaussian_fixed", in standardised units
@@ -37,8 +38,8 @@ class ModelSpec:
   w_present_scale: float = 1.0
   w_absent_mean: float = 0.0      # p(w_i | y_i = 0) = N(mean, scale^2 I)
   w_absent_scale: float = 0.1
-  x_mean: Sequence[float] = ()    # [D] standardisation shift; () means 0
-  x_std: Sequence[float] = ()     # [D] standardisation scale; () means 1
+  x_mean: Sequence[float] = ()    # [D] standardisation shift of vector data; () means none
+  x_std: Sequence[float] = ()     # [D] standardisation scale; () means none
   label_names: Sequence[str] = () # k attribute names, in the order of y's columns
 
   def __post_init__(self):
@@ -49,8 +50,15 @@ class ModelSpec:
     if self.likelihood == "bernoulli" and (self.x_mean or self.x_std):
       raise ValueError("A bernoulli likelihood needs data in [0, 1]: leave x_mean and x_std empty.")
     # Tuples keep the spec hashable (it is a static field of the modules) and JSON-friendly.
-    for name in ("hidden", "adversary_hidden", "x_mean", "x_std", "label_names"):
+    for name in ("x_shape", "hidden", "conv_channels", "adversary_hidden", "x_mean", "x_std",
+                 "label_names"):
       object.__setattr__(self, name, tuple(getattr(self, name)))
+    if len(self.x_shape) not in (1, 3):
+      raise ValueError(f"x_shape {self.x_shape} is neither a vector (D,) nor an image (H, W, C).")
+
+  @property
+  def is_image(self) -> bool:
+    return len(self.x_shape) == 3
 
   @property
   def has_w(self) -> bool:
@@ -64,8 +72,8 @@ class ModelSpec:
 @flax.struct.dataclass
 class ModelOutput:
   """Distribution parameters and reparametrised samples of one forward pass."""
-  x_mu: jax.Array                  # [B, D] decoder mean in data units (logits for bernoulli)
-  x_logvar: jax.Array              # [B, D] decoder log-variance in data units (unused for bernoulli)
+  x_mu: jax.Array                  # [B, *x_shape] decoder mean in data units (logits for bernoulli)
+  x_logvar: jax.Array              # [B, *x_shape] decoder log-variance (unused for bernoulli)
   z_mu: jax.Array                  # [B, Dz]
   z_logvar: jax.Array              # [B, Dz]
   z: jax.Array                     # [B, Dz] sample of q(z | x[, y])
@@ -86,13 +94,49 @@ class MLP(nn.Module):
     return nn.Dense(self.out_dim)(h)
 
 
-class GaussianMLP(nn.Module):
-  """MLP with a diagonal-Gaussian head: [B, In] -> (mu [B, out_dim], logvar [B, out_dim])."""
+class ConvTrunk(nn.Module):
+  """Stride-2 4x4 convolutions with ReLU (DCGAN-style): [B, H, W, C] -> [B, F] flattened."""
+  channels: Sequence[int]
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    for width in self.channels:
+      x = nn.relu(nn.Conv(width, (4, 4), strides=(2, 2), padding="SAME")(x))
+    return x.reshape(x.shape[0], -1)
+
+
+class ConvDecoder(nn.Module):
+  """The mirror of `ConvTrunk`: [B, L] -> [B, H, W, C] through stride-2 transposed convolutions."""
+  channels: Sequence[int]
+  x_shape: Sequence[int]
+
+  @nn.compact
+  def __call__(self, h: jax.Array) -> jax.Array:
+    height, width, out_channels = self.x_shape
+    factor = 2 ** len(self.channels)
+    # Start at the trunk's output size; sizes that 2^n does not divide are cropped at the end.
+    h0, w0 = -(-height // factor), -(-width // factor)
+    h = nn.relu(nn.Dense(h0 * w0 * self.channels[-1])(h)).reshape(-1, h0, w0, self.channels[-1])
+    for c in reversed(self.channels[:-1]):
+      h = nn.relu(nn.ConvTranspose(c, (4, 4), strides=(2, 2), padding="SAME")(h))
+    h = nn.ConvTranspose(out_channels, (4, 4), strides=(2, 2), padding="SAME")(h)
+    return h[:, :height, :width, :]
+
+
+class GaussianEncoder(nn.Module):
+  """q(latent | x[, y]), a diagonal Gaussian: x [B, *x_shape] (+ y [B, k]) -> (mu, logvar) [B, out_dim].
+
+  Images pass a `ConvTrunk` first; y, when given, joins after it (concatenated features).
+  """
   hidden: Sequence[int]
+  conv_channels: Sequence[int]
   out_dim: int
 
   @nn.compact
-  def __call__(self, h: jax.Array) -> tuple[jax.Array, jax.Array]:
+  def __call__(self, x: jax.Array, y: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
+    h = ConvTrunk(self.conv_channels)(x) if x.ndim == 4 else x
+    if y is not None:
+      h = jnp.concatenate([h, y], axis=-1)
     out = MLP(self.hidden, 2 * self.out_dim)(h)
     return out[..., :self.out_dim], out[..., self.out_dim:]
 
@@ -111,42 +155,48 @@ class LatentModel(nn.Module):
   | condvae_info | q(z|x)            | p(x|z,y)     |  (+ adversary r(y|z), `Adversary`)
   | csvae        | q(z|x), q(w|x,y)  | p(x|w,z)     |  (+ adversary q_delta(y|z), `Adversary`)
 
-  Methods `encode`, `decode` and `__call__` take x in data units, y in {0, 1} as float [B, k].
+  Methods `encode`, `decode` and `__call__` take x [B, *x_shape] in data units, y [B, k] in
+  {0, 1}. Vectors go through MLPs, images (H, W, C) through conv nets (DESIGN.md section 1).
   """
   spec: ModelSpec
 
   def setup(self):
     s = self.spec
-    self.encoder_z = GaussianMLP(s.hidden, s.z_dim)
+    self.encoder_z = GaussianEncoder(s.hidden, s.conv_channels, s.z_dim)
     if s.has_w:
-      self.encoder_w = GaussianMLP(s.hidden, s.num_labels * s.w_dim)
-    self.decoder = MLP(tuple(reversed(s.hidden)), s.x_dim)
+      self.encoder_w = GaussianEncoder(s.hidden, s.conv_channels, s.num_labels * s.w_dim)
+    if s.is_image:
+      self.decoder = nn.Sequential([MLP(tuple(reversed(s.hidden[:-1])), s.hidden[-1]), nn.relu,
+                                    ConvDecoder(s.conv_channels, s.x_shape)]
+                                   if s.hidden else [ConvDecoder(s.conv_channels, s.x_shape)])
+    else:
+      self.decoder = MLP(tuple(reversed(s.hidden)), s.x_shape[0])
     if s.likelihood == "gaussian":
       # One learned log-variance per data dimension (standardised units), shared by all inputs.
-      self.x_logvar = self.param("x_logvar", nn.initializers.zeros, (s.x_dim,))
+      self.x_logvar = self.param("x_logvar", nn.initializers.zeros, s.x_shape)
 
   def _per_dim(self, values: Sequence[float]) -> jax.Array:
-    """Per-data-dimension constants as [1, D], broadcastable against [B, D]."""
+    """Per-coordinate constants of vector data as [1, D], broadcastable against [B, D]."""
     return jnp.asarray(values, jnp.float32)[None, :]
 
-  def _standardise(self, x: jax.Array) -> jax.Array:
-    if self.spec.x_mean:
-      x = (x - self._per_dim(self.spec.x_mean)) / self._per_dim(self.spec.x_std)
-    return x
-
   def encode(self, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
-    """Posterior parameters: {"z_mu", "z_logvar": [B, Dz]} (+ {"w_mu", "w_logvar": [B, k*Dw]})."""
-    h = self._standardise(x)
-    z_in = jnp.concatenate([h, y], axis=-1) if self.spec.kind == "condvae" else h
-    z_mu, z_logvar = self.encoder_z(z_in)
+    """Posterior parameters: {"z_mu", "z_logvar": [B, Dz]} (+ {"w_mu", "w_logvar": [B, k*Dw]}).
+
+    Args:
+      x: [B, *x_shape] in data units (images in [0, 1]). y: [B, k] labels in {0, 1}.
+    """
+    h = x
+    if self.spec.x_mean:
+      h = (h - self._per_dim(self.spec.x_mean)) / self._per_dim(self.spec.x_std)
+    z_mu, z_logvar = self.encoder_z(h, y if self.spec.kind == "condvae" else None)
     out = {"z_mu": z_mu, "z_logvar": z_logvar}
     if self.spec.has_w:
-      out["w_mu"], out["w_logvar"] = self.encoder_w(jnp.concatenate([h, y], axis=-1))
+      out["w_mu"], out["w_logvar"] = self.encoder_w(h, y)
     return out
 
   def decode(self, z: jax.Array, w: Optional[jax.Array] = None,
              y: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
-    """p(x | latents): (mean [B, D] in data units or logits, logvar [B, D] in data units).
+    """p(x | latents): (mean or logits [B, *x_shape], logvar [B, *x_shape]), in data units.
 
     Args:
       z: [B, Dz].
@@ -162,7 +212,7 @@ class LatentModel(nn.Module):
       h = jnp.concatenate([z, y], axis=-1)
     x_mu = self.decoder(h)
     x_logvar = (self.x_logvar if s.likelihood == "gaussian"
-                else jnp.full((s.x_dim,), 2.0 * jnp.log(s.x_fixed_std)))
+                else jnp.full(s.x_shape, 2.0 * jnp.log(s.x_fixed_std)))
     x_logvar = jnp.broadcast_to(x_logvar, x_mu.shape)
     if s.x_mean:
       x_std = self._per_dim(s.x_std)
@@ -171,7 +221,7 @@ class LatentModel(nn.Module):
     return x_mu, x_logvar
 
   def __call__(self, x: jax.Array, y: jax.Array, rng: jax.Array) -> ModelOutput:
-    """Encodes, samples the latents and decodes: x [B, D], y [B, k] -> ModelOutput."""
+    """Encodes, samples the latents and decodes: x [B, *x_shape], y [B, k] -> ModelOutput."""
     z_rng, w_rng = jax.random.split(rng)
     post = self.encode(x, y)
     z = reparametrize(z_rng, post["z_mu"], post["z_logvar"])

@@ -21,6 +21,23 @@ def batch_sharding(mesh: Mesh, leading_dims: int = 0) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec(*([None] * leading_dims), DATA_AXIS))
 
 
+def shard_batch(local: dict[str, np.ndarray], mesh: Mesh, leading_dims: int = 0) -> dict:
+  """This process's slice of a global batch (numpy) -> global arrays sharded on the batch axis.
+
+  Args:
+    local: arrays whose axis `leading_dims` is this process's B / P examples.
+    mesh: the device mesh.
+    leading_dims: axes before the batch axis (1 for chunks [C, B, ...]).
+  """
+  sharding = batch_sharding(mesh, leading_dims)
+  return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in local.items()}
+
+
+def fetch(tree):
+  """Replicated arrays to numpy via this process's copy (device_get would need every process's)."""
+  return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)), tree)
+
+
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
   """Raises ValueError unless the device count divides the global batch."""
   if batch_size % mesh.size:

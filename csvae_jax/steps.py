@@ -10,6 +10,14 @@ from csvae_jax import train_state as train_state_lib
 Batch = dict[str, jax.Array]  # {"x": [B, D] float32, "y": [B, k] float32 in {0, 1}}
 
 
+def prepare_batch(batch: Batch) -> Batch:
+  """uint8 images to float32 in [0, 1] (done on the device: a quarter of the transfer)."""
+  x = batch["x"]
+  if x.dtype == jnp.uint8:
+    x = x.astype(jnp.float32) / 255.0
+  return {"x": x, "y": batch["y"]}
+
+
 def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> jax.Array:
   """A parameter-free probe on w: is mu_w^i likelier under p(w_i|y_i=1) than under p(w_i|y_i=0)?"""
   w = w_mu.reshape(w_mu.shape[0], spec.num_labels, spec.w_dim)
@@ -79,6 +87,7 @@ def eval_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *
               spec: models.ModelSpec, betas: dict[str, float]) -> dict[str, jax.Array]:
   """The loss terms on a batch with a fixed key, plus the adversary's accuracy on the z means
   and the MSE of the mean reconstruction (decoding the posterior means)."""
+  batch = prepare_batch(batch)
   x, y = batch["x"], batch["y"]
   model = models.LatentModel(spec)
   variables = {"params": state.vae.params}

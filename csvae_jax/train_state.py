@@ -26,13 +26,13 @@ class TrainState:
     return self.vae.step
 
 
-def model_spec(config: ml_collections.ConfigDict, *, x_dim: int, num_labels: int,
+def model_spec(config: ml_collections.ConfigDict, *, x_shape: tuple[int, ...], num_labels: int,
                x_mean=(), x_std=(), label_names=()) -> models.ModelSpec:
   """Typed model fields from `config.model` and the data's shape and statistics."""
   m = config.model
   return models.ModelSpec(
-      kind=m.kind, x_dim=x_dim, num_labels=num_labels, z_dim=m.z_dim, w_dim=m.w_dim,
-      hidden=m.hidden, adversary_hidden=m.adversary_hidden, likelihood=m.likelihood,
+      kind=m.kind, x_shape=x_shape, num_labels=num_labels, z_dim=m.z_dim, w_dim=m.w_dim,
+      hidden=m.hidden, conv_channels=m.conv_channels, adversary_hidden=m.adversary_hidden, likelihood=m.likelihood,
       x_fixed_std=m.x_fixed_std, w_present_mean=m.w_present_mean,
       w_present_scale=m.w_present_scale, w_absent_mean=m.w_absent_mean,
       w_absent_scale=m.w_absent_scale, x_mean=tuple(x_mean), x_std=tuple(x_std),
@@ -58,7 +58,7 @@ def create_train_state(rng: jax.Array, config: ml_collections.ConfigDict,
   """Initialises both players' params from `rng` and their optimizers from `config.optim`."""
   model_rng, adversary_rng, sample_rng = jax.random.split(rng, 3)
   model = models.LatentModel(spec)
-  x = jnp.zeros((1, spec.x_dim), jnp.float32)
+  x = jnp.zeros((1, *spec.x_shape), jnp.float32)
   y = jnp.zeros((1, spec.num_labels), jnp.float32)
   num_steps = config.train.num_steps
   vae = train_state.TrainState.create(

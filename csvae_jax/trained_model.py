@@ -57,14 +57,18 @@ class TrainedModel:
     return jnp.asarray(y)
 
   def _data(self, x) -> jax.Array:
-    x = np.asarray(x, np.float32)
-    x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x[None]
-    if x.shape[1] != self.spec.x_dim:
-      raise ValueError(f"x has {x.shape[1]} values per example; this model takes {self.spec.x_dim}.")
+    """One example or a batch, as float32 [B, *x_shape]; uint8 images become [0, 1]."""
+    x = np.asarray(x)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    x = x[None] if x.shape == self.spec.x_shape else x
+    if x.shape[1:] != self.spec.x_shape:
+      raise ValueError(f"x has shape {x.shape}; this model takes [B, "
+                       f"{', '.join(map(str, self.spec.x_shape))}] or one example.")
     return jnp.asarray(x)
 
   def encode(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Posterior parameters of x [B, D] (or one [D]) with labels y [B, k] (0/1; [B] if k = 1).
+    """Posterior parameters of x [B, *x_shape] (or one example) with labels y [B, k] (0/1; [B] if
+    k = 1). Images may be uint8 in [0, 255] or float in [0, 1].
 
     Returns {"z_mu", "z_logvar": [B, Dz]} plus, for CSVAE, {"w_mu", "w_logvar": [B, k*Dw]}.
     """
@@ -73,7 +77,7 @@ class TrainedModel:
 
   def decode(self, z: np.ndarray, w: Optional[np.ndarray] = None,
              y: Optional[np.ndarray] = None) -> np.ndarray:
-    """The decoder's mean [B, D] in data units, from z [B, Dz] and w [B, k*Dw] (CSVAE) or
+    """The decoder's mean [B, *x_shape] in data units, from z [B, Dz] and w [B, k*Dw] (CSVAE) or
     y [B, k] (CondVAE, CondVAE-info; values in [0, 1] or any switching point p)."""
     z = jnp.asarray(np.asarray(z, np.float32))
     if self.spec.has_w and w is None:
@@ -85,7 +89,7 @@ class TrainedModel:
     return np.asarray(_decode(self.spec, self.params, z, w, y))
 
   def reconstruct(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Decodes the posterior means of x [B, D] with labels y: [B, D] in data units."""
+    """Decodes the posterior means of x [B, *x_shape] with labels y: [B, *x_shape], data units."""
     latents = self.encode(x, y)
     return self.decode(latents["z_mu"], latents.get("w_mu"), y)
 
@@ -113,6 +117,10 @@ def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
   config = ml_collections.ConfigDict(config_dict)
   abstract = jax.eval_shape(functools.partial(train_state_lib.create_train_state,
                                               config=config, spec=spec), jax.random.key(0))
+  # Onto this process's first device, whatever mesh the checkpoint was written from.
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device),
+                          abstract)
   state = checkpoint.restore_state(manager, step, abstract)
   manager.close()
   return TrainedModel(spec=spec, params=state.vae.params,

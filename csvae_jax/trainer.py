@@ -14,6 +14,7 @@ import numpy as np
 
 from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
+from csvae_jax.data import pipeline
 from csvae_jax import parallel
 from csvae_jax import steps
 from csvae_jax import train_state as train_state_lib
@@ -34,29 +35,33 @@ def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
   return {name: float(config.loss[name]) for name in ("beta_x", "beta_z", "beta_w", "beta_h")}
 
 
-def make_train_chunk(spec, betas, batch_size: int, mesh):
-  """A jitted `(state, data, data_rng, loop_rng, num_steps) -> (state, mean metrics)`.
+def make_train_chunk(spec, betas):
+  """A jitted `(state, chunk, loop_rng) -> (state, metrics averaged over the chunk)`.
 
-  Runs `num_steps` train steps in one `lax.scan` (a small MLP step is far shorter than a Python
-  dispatch). Step s trains on the batch of indices drawn with `fold_in(data_rng, s)` from the
-  on-device dataset `data` ({"x": [N, D], "y": [N, k]}, sampled with replacement), so the batch
-  and the noise of every step depend only on (seed, s) and a resumed run repeats them exactly.
+  Runs the C steps of `chunk` ({"x": [C, B, ...], "y": [C, B, k]}) in one `lax.scan`: a small
+  model's step is far shorter than a Python dispatch. The state is donated.
   """
   step_fn = functools.partial(steps.train_step, spec=spec, betas=betas)
-  sharding = parallel.batch_sharding(mesh)
 
-  def train_chunk(state, data, data_rng, loop_rng, num_steps):
-    size = data["x"].shape[0]
-
-    def body(state, _):
-      idx = jax.random.randint(jax.random.fold_in(data_rng, state.step), (batch_size,), 0, size)
-      batch = jax.lax.with_sharding_constraint({k: v[idx] for k, v in data.items()}, sharding)
-      return step_fn(state, batch, loop_rng)
-
-    state, metrics = jax.lax.scan(body, state, length=num_steps)
+  def train_chunk(state, chunk, loop_rng):
+    state, metrics = jax.lax.scan(
+        lambda state, batch: step_fn(state, steps.prepare_batch(batch), loop_rng), state, chunk)
     return state, jax.tree.map(jnp.mean, metrics)
 
-  return jax.jit(train_chunk, static_argnames="num_steps", donate_argnums=0)
+  return jax.jit(train_chunk, donate_argnums=0)
+
+
+def _evaluate(eval_step, state, split, batch_size: int, max_examples: int, mesh, rng):
+  """Mean eval metrics over the first `max_examples` of `split`, in full batches."""
+  num_batches = max(1, min(len(split["x"]), max_examples) // batch_size)
+  per_process = batch_size // jax.process_count()
+  totals = None
+  for i in range(num_batches):
+    start = i * batch_size + jax.process_index() * per_process
+    batch = {k: split[k][start:start + per_process] for k in ("x", "y")}
+    metrics = eval_step(state, parallel.shard_batch(batch, mesh), rng)
+    totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+  return {k: float(v) / num_batches for k, v in parallel.fetch(totals).items()}
 
 
 def _check_finite(metrics: dict[str, np.ndarray], first_step: int, last_step: int,
@@ -85,19 +90,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
                jax.process_count())
 
   dataset = data_lib.load_dataset(config.data)
-  train, test = dataset.splits["train"], dataset.splits["test"]
+  train = dataset.splits["train"]
+  eval_split = "validation" if "validation" in dataset.splits else "test"
   x_mean, x_std = ((train["x"].mean(0), train["x"].std(0)) if dataset.standardise else ((), ()))
   spec = train_state_lib.model_spec(
-      config, x_dim=train["x"].shape[1], num_labels=train["y"].shape[1],
+      config, x_shape=train["x"].shape[1:], num_labels=train["y"].shape[1],
       x_mean=[float(v) for v in x_mean], x_std=[float(v) for v in x_std],
       label_names=dataset.label_names)
-  logging.info("Data %s: %s train / %s test examples, labels %s", config.data.name,
-               len(train["x"]), len(test["x"]), dataset.label_names)
+  logging.info("Data %s: %s, labels %s", config.data.name,
+               {name: len(split["x"]) for name, split in dataset.splits.items()},
+               dataset.label_names)
 
-  init_rng, data_rng, loop_rng, eval_rng = jax.random.split(jax.random.key(config.seed), 4)
-  replicated = parallel.replicated(mesh)
+  # The data seed of the batch order derives from config.seed too, through `data_seed`.
+  init_rng, loop_rng, eval_rng = jax.random.split(jax.random.key(config.seed), 3)
+  data_seed = int(np.random.SeedSequence(config.seed).generate_state(1)[0])
   state = jax.jit(functools.partial(train_state_lib.create_train_state, config=config, spec=spec),
-                  out_shardings=replicated)(init_rng)
+                  out_shardings=parallel.replicated(mesh))(init_rng)
 
   manager = checkpoint.make_manager(workdir, config.train.max_checkpoints)
   last_saved = manager.latest_step()
@@ -106,7 +114,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     checkpoint.check_compatible(saved_config, config, last_saved, manager.directory)
     state = checkpoint.restore_state(manager, last_saved, state)
     logging.info("Resumed from the checkpoint at step %d in %s", last_saved, manager.directory)
-  step = int(state.step)
+  step = int(parallel.fetch(state.step))
 
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   if step == 0:
@@ -115,11 +123,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   if state.adversary is not None:
     parameter_overview.log_parameter_overview(state.adversary.params, msg="Adversary parameters")
 
-  train_chunk = make_train_chunk(spec, _betas(config), config.train.batch_size, mesh)
+  train_chunk = make_train_chunk(spec, _betas(config))
   eval_step = jax.jit(functools.partial(steps.eval_step, spec=spec, betas=_betas(config)))
-  train_data = jax.device_put(train, replicated)
-  test_data = jax.device_put(test, replicated)
   t = config.train
+  chunks = pipeline.make_chunks(
+      train, seed=data_seed, batch_size=t.batch_size, first_step=step, num_steps=t.num_steps,
+      steps_per_chunk=t.steps_per_dispatch, process_index=jax.process_index(),
+      process_count=jax.process_count())
   # Called once a chunk, so it triggers on explicit steps rather than every_steps.
   report_progress = periodic_actions.ReportProgress(
       num_train_steps=t.num_steps, writer=writer, every_secs=None,
@@ -127,11 +137,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   is_first_dispatch = True
   try:
     with metric_writers.ensure_flushes(writer):
-      while step < t.num_steps:
-        num_steps = min(t.steps_per_dispatch, t.num_steps - step)
+      for chunk in chunks:
+        num_steps = len(chunk["y"])
         start_time = time.perf_counter()
-        state, metrics = train_chunk(state, train_data, data_rng, loop_rng, num_steps=num_steps)
-        metrics = jax.device_get(metrics)
+        state, metrics = train_chunk(state, parallel.shard_batch(chunk, mesh, leading_dims=1),
+                                     loop_rng)
+        metrics = parallel.fetch(metrics)
         elapsed = time.perf_counter() - start_time
         _check_finite(metrics, step, step + num_steps, last_saved)
         if is_first_dispatch:
@@ -147,7 +158,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
           writer.write_scalars(step, scalars)
         is_first_dispatch = False
         if step % t.eval_every == 0 or is_last:
-          eval_metrics = jax.device_get(eval_step(state, test_data, eval_rng))
+          eval_metrics = _evaluate(eval_step, state, dataset.splits[eval_split], t.batch_size,
+                                   config.eval.max_examples, mesh, eval_rng)
           writer.write_scalars(step, {f"eval/{k}": v for k, v in eval_metrics.items()})
         if step % t.ckpt_every == 0 or is_last:
           checkpoint.save(manager, step, state, config, spec)

@@ -66,7 +66,7 @@ def test_cross_entropy_matches_numpy():
 def _output(spec, batch):
   rng = jax.random.key(0)
   model = models.LatentModel(spec)
-  x, y = jnp.ones((batch, spec.x_dim)), jnp.ones((batch, spec.num_labels))
+  x, y = jnp.ones((batch, *spec.x_shape)), jnp.ones((batch, spec.num_labels))
   params = model.init(rng, x, y, rng)
   return model.apply(params, x, y, rng), x, y
 
@@ -75,7 +75,7 @@ def _output(spec, batch):
     ("vae", {"recon", "kl_z"}), ("condvae", {"recon", "kl_z"}),
     ("condvae_info", {"recon", "kl_z", "neg_adv_ce"}), ("csvae", {"recon", "kl_z", "kl_w", "m2"})])
 def test_vae_loss_is_the_weighted_sum_of_its_terms(kind, terms):
-  spec = models.ModelSpec(kind=kind, x_dim=3, num_labels=2)
+  spec = models.ModelSpec(kind=kind, x_shape=(3,), num_labels=2)
   out, x, y = _output(spec, batch=4)
   logits = jnp.array(RNG.normal(size=(4, 2)), jnp.float32) if spec.has_adversary else None
   betas = {"beta_x": 2.0, "beta_z": 3.0, "beta_w": 5.0, "beta_h": 7.0}

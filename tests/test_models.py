@@ -11,7 +11,7 @@ from csvae_jax import models
 
 @pytest.mark.parametrize("kind", models.KINDS)
 def test_output_shapes_and_finiteness(kind):
-  spec = models.ModelSpec(kind=kind, x_dim=3, num_labels=2, z_dim=4, w_dim=3)
+  spec = models.ModelSpec(kind=kind, x_shape=(3,), num_labels=2, z_dim=4, w_dim=3)
   model = models.LatentModel(spec)
   rng = jax.random.key(0)
   x, y = jax.random.normal(rng, (5, 3)), jnp.array([[0, 1]] * 5, jnp.float32)
@@ -28,13 +28,13 @@ def test_output_shapes_and_finiteness(kind):
 
 def test_unknown_kind_lists_the_valid_ones():
   with pytest.raises(ValueError, match="Unknown model kind 'csave'; valid kinds: vae, condvae"):
-    models.ModelSpec(kind="csave", x_dim=3, num_labels=1)
+    models.ModelSpec(kind="csave", x_shape=(3,), num_labels=1)
 
 
 def test_condvae_encoder_sees_y_and_others_do_not():
   x = jnp.ones((1, 3))
   for kind, sees_y in (("condvae", True), ("vae", False), ("csvae", False)):
-    model = models.LatentModel(models.ModelSpec(kind=kind, x_dim=3, num_labels=1))
+    model = models.LatentModel(models.ModelSpec(kind=kind, x_shape=(3,), num_labels=1))
     params = model.init(jax.random.key(0), x, jnp.zeros((1, 1)), jax.random.key(1))
     enc = lambda y: model.apply(params, x, y, method=models.LatentModel.encode)["z_mu"]
     assert (not np.allclose(enc(jnp.zeros((1, 1))), enc(jnp.ones((1, 1))))) == sees_y
@@ -42,7 +42,7 @@ def test_condvae_encoder_sees_y_and_others_do_not():
 
 def test_decoder_returns_data_units():
   """With standardisation the decoder's mean and log-variance come back in the data's units."""
-  base = dict(kind="vae", x_dim=2, num_labels=1)
+  base = dict(kind="vae", x_shape=(2,), num_labels=1)
   scaled = models.ModelSpec(**base, x_mean=(10.0, -5.0), x_std=(2.0, 4.0))
   plain = models.ModelSpec(**base)
   z = jnp.array([[0.3, -0.2]])
@@ -55,7 +55,7 @@ def test_decoder_returns_data_units():
 
 
 def test_w_prior_per_label_value():
-  spec = models.ModelSpec(kind="csvae", x_dim=3, num_labels=2, w_dim=2)
+  spec = models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=2, w_dim=2)
   mean, logvar = models.w_prior(spec, jnp.array([[1.0, 0.0]]))
   np.testing.assert_allclose(mean, [[3.0, 3.0, 0.0, 0.0]])
   np.testing.assert_allclose(np.exp(0.5 * logvar), [[1.0, 1.0, 0.1, 0.1]], rtol=1e-6)

@@ -12,12 +12,13 @@ from csvae_jax import parallel
 from csvae_jax import steps
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trainer
+from csvae_jax.data import pipeline
 
 
 def _setup(config):
   dataset = data_lib.load_dataset(config.data)
   train = dataset.splits["train"]
-  spec = train_state_lib.model_spec(config, x_dim=3, num_labels=1, x_mean=train["x"].mean(0),
+  spec = train_state_lib.model_spec(config, x_shape=(3,), num_labels=1, x_mean=train["x"].mean(0),
                                     x_std=train["x"].std(0))
   state = train_state_lib.create_train_state(jax.random.key(0), config, spec)
   return spec, state, dataset
@@ -51,12 +52,13 @@ def _run(config, num_steps):
   """Trains in chunks of 100 steps; returns the state and the metrics of each chunk."""
   spec, state, dataset = _setup(config)
   mesh = parallel.make_mesh()
-  chunk = trainer.make_train_chunk(spec, dict(config.loss), config.train.batch_size, mesh)
-  data = jax.device_put(dataset.splits["train"])
-  data_rng, loop_rng = jax.random.split(jax.random.key(1))
+  train_chunk = trainer.make_train_chunk(spec, dict(config.loss))
+  chunks = pipeline.make_chunks(dataset.splits["train"], seed=1, batch_size=config.train.batch_size,
+                                first_step=0, num_steps=num_steps, steps_per_chunk=100)
   history = []
-  for _ in range(num_steps // 100):
-    state, metrics = chunk(state, data, data_rng, loop_rng, num_steps=100)
+  for chunk in chunks:
+    state, metrics = train_chunk(state, parallel.shard_batch(chunk, mesh, leading_dims=1),
+                                 jax.random.key(1))
     history.append(jax.device_get(metrics))
   return spec, state, dataset, history
 

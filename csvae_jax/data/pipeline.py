@@ -1,0 +1,81 @@
+"""The input pipeline of every dataset: deterministic, per-process, chunked batches on tf.data.
+
+Batch positions are a pure function of (seed, step): the examples of global step s are positions
+s*B .. s*B + B - 1 of an endless stream that visits the split once per epoch in the order of
+`permutation(seed, epoch)`. A resumed run therefore sees exactly the batches an unbroken run would,
+and each of P processes reads only its own contiguous B/P slice of every global batch.
+
+Yields chunks {"x": [C, B/P, ...] (dtype of the split, e.g. uint8 images or float32 vectors),
+"y": float32 [C, B/P, k]}: C = `steps_per_chunk` consecutive steps, run by one compiled call.
+"""
+
+from typing import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+FEATURES = ("x", "y")
+
+
+def batch_indices(seed: int, first_step: int, num_steps: int, batch_size: int,
+                  num_examples: int, process_index: int = 0,
+                  process_count: int = 1) -> np.ndarray:
+  """Indices into the split of this process's share of steps first_step .. first_step+num_steps-1.
+
+  Args:
+    seed: shuffling seed.
+    first_step, num_steps: the steps of the chunk.
+    batch_size: the global batch size B (divisible by process_count).
+    num_examples: N, the size of the split.
+    process_index, process_count: this process and the number of processes P.
+
+  Returns:
+    int64 [num_steps, B / P].
+  """
+  per_process = batch_size // process_count
+  steps = np.arange(first_step, first_step + num_steps, dtype=np.int64)[:, None]
+  offsets = process_index * per_process + np.arange(per_process, dtype=np.int64)[None, :]
+  epoch, position = np.divmod(steps * batch_size + offsets, num_examples)
+  indices = np.empty_like(position)
+  for e in np.unique(epoch):
+    in_epoch = epoch == e
+    permutation = np.random.default_rng([seed, int(e)]).permutation(num_examples)
+    indices[in_epoch] = permutation[position[in_epoch]]
+  return indices
+
+
+def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, first_step: int,
+                num_steps: int, steps_per_chunk: int, process_index: int = 0,
+                process_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
+  """Chunks of consecutive batches of `split` for steps first_step .. num_steps - 1, prefetched.
+
+  Args:
+    split: {"x": [N, ...], "y": [N, k]} in memory (other keys are ignored).
+    seed: shuffling seed; batch positions depend only on (seed, step).
+    batch_size: the global batch size B, divisible by process_count.
+    first_step: the step to start from (a resumed run's checkpoint step).
+    num_steps: the step to end before.
+    steps_per_chunk: C; the last chunk may be shorter.
+    process_index, process_count: this process's share of each batch.
+
+  Returns:
+    An iterator of {"x": [C, B/P, ...], "y": [C, B/P, k]} numpy chunks.
+  """
+  if batch_size % process_count:
+    raise ValueError(f"batch_size={batch_size} is not divisible by the {process_count} processes.")
+  arrays = {k: split[k] for k in FEATURES}
+  num_examples = len(arrays["x"])
+  starts = list(range(first_step, num_steps, steps_per_chunk))
+
+  def load(start):
+    length = min(steps_per_chunk, num_steps - start)
+    idx = batch_indices(seed, int(start), length, batch_size, num_examples, process_index,
+                        process_count)
+    return tuple(arrays[k][idx] for k in FEATURES)
+
+  dtypes = tuple(tf.as_dtype(arrays[k].dtype) for k in FEATURES)
+  dataset = tf.data.Dataset.from_tensor_slices(np.asarray(starts, np.int64)).map(
+      lambda start: tf.numpy_function(load, [start], dtypes),
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+  for x, y in dataset.as_numpy_iterator():
+    yield {"x": x, "y": y}
