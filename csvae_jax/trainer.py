@@ -1,6 +1,8 @@
 """The training loop: mesh, data on device, jit, logging, periodic eval, checkpoints, resume."""
 
 import functools
+import os
+import tempfile
 import time
 
 from absl import logging
@@ -29,6 +31,24 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   if t.num_steps <= 0 or t.batch_size <= 0:
     raise ValueError(f"config.train.num_steps ({t.num_steps}) and batch_size ({t.batch_size}) "
                      "must be positive.")
+
+
+def check_workdir(workdir: str) -> None:
+  """Raises a clear error unless `workdir` is, or can become, a writable directory."""
+  path = os.path.abspath(workdir)
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise NotADirectoryError(f"--workdir {workdir} is a file; give a directory.")
+  if not os.path.isdir(path):
+    if not os.path.isdir(os.path.dirname(path)):
+      raise FileNotFoundError(f"The parent of --workdir {workdir} does not exist; create "
+                              f"{os.path.dirname(path)} first or fix the path.")
+    os.makedirs(path)
+  try:
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as e:
+    raise PermissionError(f"--workdir {workdir} is not writable ({e.strerror}); choose a "
+                          "directory this user can write to.") from e
 
 
 def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
@@ -83,6 +103,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   `workdir/checkpoints`. Returns the final state.
   """
   _validate(config)
+  if jax.process_index() == 0:
+    check_workdir(workdir)
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.train.batch_size, mesh)
   logging.info("Config:\n%s", config)
@@ -163,6 +185,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
           writer.write_scalars(step, {f"eval/{k}": v for k, v in eval_metrics.items()})
         if step % t.ckpt_every == 0 or is_last:
           checkpoint.save(manager, step, state, config, spec)
+          logging.info("Saving the checkpoint of step %d (asynchronously).", step)
           last_saved = step
   finally:
     manager.wait_until_finished()

@@ -59,3 +59,20 @@ def test_w_prior_per_label_value():
   mean, logvar = models.w_prior(spec, jnp.array([[1.0, 0.0]]))
   np.testing.assert_allclose(mean, [[3.0, 3.0, 0.0, 0.0]])
   np.testing.assert_allclose(np.exp(0.5 * logvar), [[1.0, 1.0, 0.1, 0.1]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", models.KINDS)
+@pytest.mark.parametrize("x_shape", [(64, 64, 3), (48, 48, 1), (20, 28, 1)])
+def test_image_models_decode_to_the_input_shape(kind, x_shape):
+  spec = models.ModelSpec(kind=kind, x_shape=x_shape, num_labels=2, hidden=(),
+                          conv_channels=(8, 16), likelihood="bernoulli")
+  model = models.LatentModel(spec)
+  rng = jax.random.key(0)
+  x = jax.random.uniform(rng, (2, *x_shape))
+  y = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+  params = model.init(rng, x, y, rng)
+  out = model.apply(params, x, y, rng)
+  chex.assert_shape([out.x_mu, out.x_logvar], (2, *x_shape))
+  chex.assert_shape(out.z, (2, 2))
+  chex.assert_tree_all_finite(out)
+  assert "ConvTrunk_0" in params["params"]["encoder_z"]

@@ -1,0 +1,56 @@
+"""The input pipeline: batches keyed by (seed, step), epochs without repeats, per-process slices."""
+
+import numpy as np
+import pytest
+
+from csvae_jax.data import pipeline
+
+
+def _split(n=50):
+  x = np.arange(n * 2, dtype=np.uint8).reshape(n, 2)
+  return {"x": x, "y": np.arange(n, dtype=np.float32)[:, None], "identity": np.zeros(n, np.int32)}
+
+
+def _chunks(split, **kwargs):
+  args = dict(seed=3, batch_size=8, first_step=0, num_steps=20, steps_per_chunk=6)
+  args.update(kwargs)
+  return list(pipeline.make_chunks(split, **args))
+
+
+def test_chunks_have_the_promised_shapes_and_dtypes():
+  chunks = _chunks(_split())
+  assert [len(c["y"]) for c in chunks] == [6, 6, 6, 2]
+  assert chunks[0]["x"].shape == (6, 8, 2) and chunks[0]["x"].dtype == np.uint8
+  assert chunks[0]["y"].shape == (6, 8, 1) and chunks[0]["y"].dtype == np.float32
+  assert set(chunks[0]) == {"x", "y"}
+
+
+def test_batches_depend_only_on_seed_and_step():
+  split = _split()
+  full = np.concatenate([c["y"] for c in _chunks(split)])
+  resumed = np.concatenate([c["y"] for c in _chunks(split, first_step=12, steps_per_chunk=5)])
+  np.testing.assert_array_equal(full[12:], resumed)
+  other_seed = np.concatenate([c["y"] for c in _chunks(split, seed=4)])
+  assert not np.array_equal(full, other_seed)
+
+
+def test_each_epoch_visits_every_example_once():
+  split = _split(40)
+  ids = np.concatenate([c["y"] for c in _chunks(split, num_steps=10)]).reshape(-1)  # 80 = 2 epochs
+  for epoch in (ids[:40], ids[40:]):
+    np.testing.assert_array_equal(np.sort(epoch), np.arange(40))
+  assert not np.array_equal(ids[:40], ids[40:])
+
+
+def test_processes_read_disjoint_slices_of_the_global_batch():
+  split = _split()
+  whole = _chunks(split)
+  parts = [_chunks(split, process_index=p, process_count=4) for p in range(4)]
+  for i, chunk in enumerate(whole):
+    np.testing.assert_array_equal(
+        chunk["x"], np.concatenate([part[i]["x"] for part in parts], axis=1))
+
+
+def test_batch_size_must_divide_among_processes():
+  with pytest.raises(ValueError, match="batch_size=8 is not divisible by the 3 processes"):
+    _chunks(_split(), process_count=3)

@@ -1,0 +1,77 @@
+"""Reliability: SIGKILLed runs resume to bit-identical parameters; workdir errors are clear."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import csvae_jax
+from csvae_jax import trainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUM_STEPS = 4000
+FLAGS = [f"--config.train.num_steps={NUM_STEPS}", "--config.train.ckpt_every=100",
+         "--config.train.log_every=100", "--config.train.eval_every=1000"]
+
+
+def _command(workdir):
+  return [sys.executable, "train.py", "--config", "configs/tiny.py", "--workdir", str(workdir),
+          *FLAGS]
+
+
+def _params(workdir):
+  model = csvae_jax.load(str(workdir))
+  return model.step, jax.tree.leaves((model.params, model.adversary_params))
+
+
+def test_runs_killed_twice_resume_to_bit_identical_parameters(tmp_path):
+  subprocess.run(_command(tmp_path / "unbroken"), cwd=REPO, check=True, capture_output=True,
+                 timeout=300)
+  rng = np.random.default_rng()
+  resumed_from = []
+  for _ in range(2):
+    process = subprocess.Popen(_command(tmp_path / "killed"), cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for line in process.stdout:  # Wait for a first save, then kill at a random moment.
+      if "Saving the checkpoint" in line:
+        break
+    try:
+      process.wait(timeout=rng.uniform(0.0, 1.0))
+    except subprocess.TimeoutExpired:
+      process.kill()  # SIGKILL: no cleanup, possibly midway through an async checkpoint save.
+    process.communicate(timeout=60)
+    saved = [int(d) for d in os.listdir(tmp_path / "killed" / "checkpoints") if d.isdigit()]
+    resumed_from.append(max(saved, default=0))
+  subprocess.run(_command(tmp_path / "killed"), cwd=REPO, check=True, capture_output=True,
+                 timeout=300)
+  # The kills landed mid-run (otherwise this test would prove nothing).
+  assert 0 < max(resumed_from) < NUM_STEPS, resumed_from
+  step_a, unbroken = _params(tmp_path / "unbroken")
+  step_b, killed = _params(tmp_path / "killed")
+  assert step_a == step_b == NUM_STEPS
+  for a, b in zip(unbroken, killed, strict=True):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_missing_workdir_parent_is_a_clear_error(tmp_path):
+  with pytest.raises(FileNotFoundError, match="The parent of --workdir .* does not exist"):
+    trainer.check_workdir(str(tmp_path / "typo" / "run"))
+
+
+def test_workdir_that_is_a_file_is_a_clear_error(tmp_path):
+  (tmp_path / "file").write_text("")
+  with pytest.raises(NotADirectoryError, match="is a file; give a directory"):
+    trainer.check_workdir(str(tmp_path / "file"))
+
+
+def test_read_only_workdir_is_a_clear_error(tmp_path):
+  if os.geteuid() == 0:  # root writes through file modes; sysfs refuses even root.
+    workdir = "/sys"
+  else:
+    workdir = tmp_path / "read_only"
+    workdir.mkdir(mode=0o555)
+  with pytest.raises(PermissionError, match="is not writable .*choose a directory"):
+    trainer.check_workdir(str(workdir))
