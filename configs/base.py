@@ -30,6 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.w_present_scale = 1.0  # from the origin, as the paper's text and grids intend).
   config.model.w_absent_mean = 0.0    # p(w_i | y_i = 0) = N(0, 0.1^2).
   config.model.w_absent_scale = 0.1
+  config.model.compute_dtype = "float32"  # or "bfloat16" on GPU/TPU: f32 params and losses.
 
   config.loss = ml_collections.ConfigDict()  # Weights of the encoder/decoder objective.
   config.loss.beta_x = 5.0   # -log p(x | w, z)

@@ -7,7 +7,7 @@ units (a change of units only shifts the log-likelihood by a constant).
 """
 
 import dataclasses
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import flax
 import flax.linen as nn
@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 KINDS = ("vae", "condvae", "condvae_info", "csvae")
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "bernoulli")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,12 +42,16 @@ class ModelSpec:
   x_mean: Sequence[float] = ()    # [D] standardisation shift of vector data; () means none
   x_std: Sequence[float] = ()     # [D] standardisation scale; () means none
   label_names: Sequence[str] = () # k attribute names, in the order of y's columns
+  compute_dtype: str = "float32"  # layers' compute dtype; params, outputs and losses stay float32
 
   def __post_init__(self):
     if self.kind not in KINDS:
       raise ValueError(f"Unknown model kind {self.kind!r}; valid kinds: {', '.join(KINDS)}.")
     if self.likelihood not in LIKELIHOODS:
       raise ValueError(f"Unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}.")
+    if self.compute_dtype not in COMPUTE_DTYPES:
+      raise ValueError(f"Unknown compute_dtype {self.compute_dtype!r}; valid: "
+                       f"{', '.join(COMPUTE_DTYPES)}.")
     if self.likelihood == "bernoulli" and (self.x_mean or self.x_std):
       raise ValueError("A bernoulli likelihood needs data in [0, 1]: leave x_mean and x_std empty.")
     # Tuples keep the spec hashable (it is a static field of the modules) and JSON-friendly.
@@ -83,25 +88,27 @@ class ModelOutput:
 
 
 class MLP(nn.Module):
-  """ReLU MLP: hidden layers then a linear output of size `out_dim`."""
+  """ReLU MLP: hidden layers then a linear output of size `out_dim`, returned as float32."""
   hidden: Sequence[int]
   out_dim: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h: jax.Array) -> jax.Array:
     for width in self.hidden:
-      h = nn.relu(nn.Dense(width)(h))
-    return nn.Dense(self.out_dim)(h)
+      h = nn.relu(nn.Dense(width, dtype=self.dtype)(h))
+    return nn.Dense(self.out_dim, dtype=self.dtype)(h).astype(jnp.float32)
 
 
 class ConvTrunk(nn.Module):
   """Stride-2 4x4 convolutions with ReLU (DCGAN-style): [B, H, W, C] -> [B, F] flattened."""
   channels: Sequence[int]
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     for width in self.channels:
-      x = nn.relu(nn.Conv(width, (4, 4), strides=(2, 2), padding="SAME")(x))
+      x = nn.relu(nn.Conv(width, (4, 4), strides=(2, 2), padding="SAME", dtype=self.dtype)(x))
     return x.reshape(x.shape[0], -1)
 
 
@@ -109,6 +116,7 @@ class ConvDecoder(nn.Module):
   """The mirror of `ConvTrunk`: [B, L] -> [B, H, W, C] through stride-2 transposed convolutions."""
   channels: Sequence[int]
   x_shape: Sequence[int]
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h: jax.Array) -> jax.Array:
@@ -116,11 +124,12 @@ class ConvDecoder(nn.Module):
     factor = 2 ** len(self.channels)
     # Start at the trunk's output size; sizes that 2^n does not divide are cropped at the end.
     h0, w0 = -(-height // factor), -(-width // factor)
-    h = nn.relu(nn.Dense(h0 * w0 * self.channels[-1])(h)).reshape(-1, h0, w0, self.channels[-1])
+    h = nn.Dense(h0 * w0 * self.channels[-1], dtype=self.dtype)(h)
+    h = nn.relu(h).reshape(-1, h0, w0, self.channels[-1])
     for c in reversed(self.channels[:-1]):
-      h = nn.relu(nn.ConvTranspose(c, (4, 4), strides=(2, 2), padding="SAME")(h))
-    h = nn.ConvTranspose(out_channels, (4, 4), strides=(2, 2), padding="SAME")(h)
-    return h[:, :height, :width, :]
+      h = nn.relu(nn.ConvTranspose(c, (4, 4), strides=(2, 2), padding="SAME", dtype=self.dtype)(h))
+    h = nn.ConvTranspose(out_channels, (4, 4), strides=(2, 2), padding="SAME", dtype=self.dtype)(h)
+    return h[:, :height, :width, :].astype(jnp.float32)
 
 
 class GaussianEncoder(nn.Module):
@@ -131,13 +140,14 @@ class GaussianEncoder(nn.Module):
   hidden: Sequence[int]
   conv_channels: Sequence[int]
   out_dim: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, y: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
-    h = ConvTrunk(self.conv_channels)(x) if x.ndim == 4 else x
+    h = ConvTrunk(self.conv_channels, self.dtype)(x) if x.ndim == 4 else x
     if y is not None:
-      h = jnp.concatenate([h, y], axis=-1)
-    out = MLP(self.hidden, 2 * self.out_dim)(h)
+      h = jnp.concatenate([h.astype(jnp.float32), y], axis=-1)
+    out = MLP(self.hidden, 2 * self.out_dim, self.dtype)(h)
     return out[..., :self.out_dim], out[..., self.out_dim:]
 
 
@@ -162,15 +172,16 @@ class LatentModel(nn.Module):
 
   def setup(self):
     s = self.spec
-    self.encoder_z = GaussianEncoder(s.hidden, s.conv_channels, s.z_dim)
+    dtype = jnp.dtype(s.compute_dtype)
+    self.encoder_z = GaussianEncoder(s.hidden, s.conv_channels, s.z_dim, dtype)
     if s.has_w:
-      self.encoder_w = GaussianEncoder(s.hidden, s.conv_channels, s.num_labels * s.w_dim)
+      self.encoder_w = GaussianEncoder(s.hidden, s.conv_channels, s.num_labels * s.w_dim, dtype)
     if s.is_image:
-      self.decoder = nn.Sequential([MLP(tuple(reversed(s.hidden[:-1])), s.hidden[-1]), nn.relu,
-                                    ConvDecoder(s.conv_channels, s.x_shape)]
-                                   if s.hidden else [ConvDecoder(s.conv_channels, s.x_shape)])
+      conv = ConvDecoder(s.conv_channels, s.x_shape, dtype)
+      self.decoder = (nn.Sequential([MLP(tuple(reversed(s.hidden[:-1])), s.hidden[-1], dtype),
+                                     nn.relu, conv]) if s.hidden else conv)
     else:
-      self.decoder = MLP(tuple(reversed(s.hidden)), s.x_shape[0])
+      self.decoder = MLP(tuple(reversed(s.hidden)), s.x_shape[0], dtype)
     if s.likelihood == "gaussian":
       # One learned log-variance per data dimension (standardised units), shared by all inputs.
       self.x_logvar = self.param("x_logvar", nn.initializers.zeros, s.x_shape)
@@ -234,10 +245,11 @@ class Adversary(nn.Module):
   """q_delta(y | z) (CSVAE) or r_psi(y | z) (CondVAE-info): z [B, Dz] -> logits [B, k]."""
   hidden: Sequence[int]
   num_labels: int
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z: jax.Array) -> jax.Array:
-    return MLP(self.hidden, self.num_labels)(z)
+    return MLP(self.hidden, self.num_labels, self.dtype)(z)
 
 
 def w_prior(spec: ModelSpec, y: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -36,7 +36,7 @@ def model_spec(config: ml_collections.ConfigDict, *, x_shape: tuple[int, ...], n
       x_fixed_std=m.x_fixed_std, w_present_mean=m.w_present_mean,
       w_present_scale=m.w_present_scale, w_absent_mean=m.w_absent_mean,
       w_absent_scale=m.w_absent_scale, x_mean=tuple(x_mean), x_std=tuple(x_std),
-      label_names=tuple(label_names))
+      label_names=tuple(label_names), compute_dtype=m.compute_dtype)
 
 
 def make_optimizer(optim: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformation:
@@ -66,7 +66,7 @@ def create_train_state(rng: jax.Array, config: ml_collections.ConfigDict,
       tx=make_optimizer(config.optim.vae, num_steps))
   adversary = None
   if spec.has_adversary:
-    net = models.Adversary(spec.adversary_hidden, spec.num_labels)
+    net = models.Adversary(spec.adversary_hidden, spec.num_labels, jnp.dtype(spec.compute_dtype))
     adversary = train_state.TrainState.create(
         apply_fn=net.apply, params=net.init(adversary_rng, jnp.zeros((1, spec.z_dim)))["params"],
         tx=make_optimizer(config.optim.adversary, num_steps))

@@ -28,7 +28,7 @@ def _decode(spec, params, z, w, y):
 
 @functools.partial(jax.jit, static_argnames="spec")
 def _adversary(spec, params, z):
-  net = models.Adversary(spec.adversary_hidden, spec.num_labels)
+  net = models.Adversary(spec.adversary_hidden, spec.num_labels, jnp.dtype(spec.compute_dtype))
   return jax.nn.sigmoid(net.apply({"params": params}, z))
 
 

@@ -1,5 +1,7 @@
 """Shapes, finiteness and units of the four models."""
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -76,3 +78,20 @@ def test_image_models_decode_to_the_input_shape(kind, x_shape):
   chex.assert_shape(out.z, (2, 2))
   chex.assert_tree_all_finite(out)
   assert "ConvTrunk_0" in params["params"]["encoder_z"]
+
+
+@pytest.mark.parametrize("x_shape,hidden", [((3,), (64, 64)), ((32, 32, 3), ())])
+def test_bfloat16_compute_is_close_to_float32(x_shape, hidden):
+  f32 = models.ModelSpec(kind="csvae", x_shape=x_shape, num_labels=2, hidden=hidden,
+                         conv_channels=(8, 16))
+  bf16 = dataclasses.replace(f32, compute_dtype="bfloat16")
+  rng = jax.random.key(0)
+  x = jax.random.uniform(rng, (4, *x_shape))
+  y = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+  params = models.LatentModel(f32).init(rng, x, y, rng)
+  out32 = models.LatentModel(f32).apply(params, x, y, rng)
+  out16 = models.LatentModel(bf16).apply(params, x, y, rng)
+  assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(out16))
+  chex.assert_tree_all_finite(out16)
+  for a, b in zip(jax.tree.leaves(out16), jax.tree.leaves(out32)):
+    np.testing.assert_allclose(a, b, rtol=0.05, atol=0.05)

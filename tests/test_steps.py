@@ -4,6 +4,7 @@ import functools
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -77,3 +78,14 @@ def test_csvae_learns_and_hides_the_label_from_z(config):
   assert eval_metrics["adv_acc"] < majority + 0.08
   assert eval_metrics["w_prior_acc"] > 0.95
   assert eval_metrics["recon_mse"] < 0.2 * test["x"].var(0).mean()
+
+
+def test_bfloat16_training_stays_finite_and_close_to_float32(config):
+  config.train.batch_size = 256
+  _, _, _, history32 = _run(config, 500)
+  config.model.compute_dtype = "bfloat16"
+  _, state, _, history16 = _run(config, 500)
+  chex.assert_tree_all_finite(state)
+  assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(state.vae.params))
+  for term in ("recon", "kl_z", "kl_w"):
+    assert abs(history16[-1][term] - history32[-1][term]) < 0.1 * abs(history32[0][term]), term
