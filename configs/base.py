@@ -12,9 +12,15 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   config.data.name = "swiss_roll"  # One of csvae_jax.data.DATASETS.
-  config.data.seed = 0             # Generates procedural data (the swiss roll); fixed across runs.
-  config.data.num_train = 10_000   # Paper 5.1: make_swiss_roll(n_samples=10000).
-  config.data.num_test = 2_000     # Held-out points for evaluation.
+  config.data.seed = 0             # Generated data (swiss roll, procedural) and subset sampling.
+  config.data.num_train = 10_000   # Generated data only. Paper 5.1: make_swiss_roll(n_samples=10000).
+  config.data.num_validation = 2_000  # Generated images only.
+  config.data.num_test = 2_000     # Held-out points for evaluation (generated data only).
+  config.data.image_size = 64      # Procedural images are image_size x image_size x 3.
+  config.data.manual_dir = ""      # CelebA / TFD: the folder holding the files you downloaded.
+  config.data.data_dir = "~/tensorflow_datasets"  # Where CelebA / TFD are prepared, once.
+  config.data.subset = "glasses"   # CelebA: glasses | facial_hair | glasses_facial_hair.
+  config.data.resolution = "48x48"  # TFD: 48x48 | 96x96.
 
   config.model = ml_collections.ConfigDict()
   config.model.kind = "csvae"      # vae | condvae | condvae_info | csvae

@@ -1,0 +1,31 @@
+"""Shared settings of the image datasets: conv networks, a Bernoulli likelihood, batch 64.
+
+Not an experiment by itself; procedural.py, celeba_*.py and tfd.py build on it.
+"""
+
+from configs import base
+
+
+def get_config():
+  config = base.get_config()
+  config.model.z_dim = 32
+  config.model.w_dim = 2
+  config.model.hidden = ()  # Gaussian heads straight on the conv features.
+  config.model.conv_channels = (32, 64, 128, 256)
+  config.model.likelihood = "bernoulli"
+  config.loss.beta_x = 1.0
+  config.loss.beta_z = 1.0
+  config.loss.beta_w = 1.0
+  config.loss.beta_h = 100.0
+  for player in ("vae", "adversary"):
+    config.optim[player].learning_rate = 1e-3
+    config.optim[player].warmup_steps = 500
+    config.optim[player].final_lr_factor = 0.1
+  config.train.batch_size = 64
+  config.train.steps_per_dispatch = 1  # See trainer.make_train_chunk: no scan around convs.
+  config.train.log_every = 500
+  config.train.eval_every = 2500
+  config.train.ckpt_every = 2500
+  config.eval.probe_max_train = 10_000
+  config.eval.max_examples = 1_024
+  return config
