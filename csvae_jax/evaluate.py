@@ -35,7 +35,8 @@ def probe_accuracy(train_features: np.ndarray, train_y: np.ndarray,
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-  """Writes `workdir/eval/metrics.json` and, for 3-D data, `workdir/eval/latent_projections.png`.
+  """Writes `workdir/eval/metrics.json` and a figure: `workdir/eval/latent_projections.png` for
+  3-D data (the paper's Figure 2), `workdir/eval/reconstructions.png` for images.
 
   Metrics on the test split: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
   (per-coordinate MSE over the data's per-coordinate variance, averaged), `z_label_probe_accuracy`,
@@ -74,7 +75,12 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
   os.makedirs(out_dir, exist_ok=True)
   with open(os.path.join(out_dir, "metrics.json"), "w") as f:
     json.dump(results, f, indent=2)
-  if x_flat.shape[1] == 3:
+  title = f"{model.spec.kind} on {config.data.name}, step {model.step}"
+  if model.spec.is_image:
+    plots.plot_reconstructions(os.path.join(out_dir, "reconstructions.png"),
+                               x_flat[:32].reshape(-1, *model.spec.x_shape),
+                               x_hat[:32].reshape(-1, *model.spec.x_shape), title)
+  elif x_flat.shape[1] == 3:
     names = [f"z{i + 1}" for i in range(model.spec.z_dim)]
     latents = [test_latents["z_mu"]]
     if model.spec.has_w:
@@ -82,7 +88,6 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
       latents.append(test_latents["w_mu"])
     plots.plot_latent_projections(
         os.path.join(out_dir, "latent_projections.png"), x_flat, x_hat,
-        np.concatenate(latents, axis=1), names, test["y"][:, 0],
-        title=f"{model.spec.kind} on {config.data.name}, step {model.step}")
+        np.concatenate(latents, axis=1), names, test["y"][:, 0], title)
   logging.info("Eval of %s at step %d: %s", workdir, model.step, json.dumps(results))
   return results

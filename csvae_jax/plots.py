@@ -37,3 +37,26 @@ def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str = "") -> None:
+  """Inputs (odd columns) beside their reconstructions (even columns), 8 pairs a row.
+
+  Args:
+    path: PNG file to write.
+    x, x_hat: [N, H, W, C] images in [0, 1] (C = 1 or 3).
+  """
+  pairs = 8
+  rows = -(-len(x) // pairs)
+  fig, axes = plt.subplots(rows, 2 * pairs, figsize=(2 * pairs, rows * 1.1), squeeze=False)
+  for ax in axes.ravel():
+    ax.axis("off")
+  for i, (image, recon) in enumerate(zip(x, x_hat)):
+    for j, picture in enumerate((image, recon)):
+      ax = axes[i // pairs, 2 * (i % pairs) + j]
+      ax.imshow(np.clip(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, 0, 1),
+                cmap="gray", vmin=0, vmax=1)
+  fig.suptitle(title + "  (input | reconstruction)")
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)

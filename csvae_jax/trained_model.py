@@ -32,6 +32,17 @@ def _adversary(spec, params, z):
   return jax.nn.sigmoid(net.apply({"params": params}, z))
 
 
+BATCH_SIZE = 256  # Examples per compiled call: bounds the memory of encoding a large set.
+
+
+def _batched(fn, *arrays):
+  """fn over slices of BATCH_SIZE examples of `arrays` (None passes through), concatenated."""
+  size = next(len(a) for a in arrays if a is not None)
+  outs = [jax.device_get(fn(*(None if a is None else a[i:i + BATCH_SIZE] for a in arrays)))
+          for i in range(0, size, BATCH_SIZE)]
+  return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainedModel:
   """A model restored from a workdir.
@@ -73,7 +84,8 @@ class TrainedModel:
     Returns {"z_mu", "z_logvar": [B, Dz]} plus, for CSVAE, {"w_mu", "w_logvar": [B, k*Dw]}.
     """
     x = self._data(x)
-    return jax.device_get(_encode(self.spec, self.params, x, self._labels(y, x.shape[0])))
+    return _batched(functools.partial(_encode, self.spec, self.params), x,
+                    self._labels(y, x.shape[0]))
 
   def decode(self, z: np.ndarray, w: Optional[np.ndarray] = None,
              y: Optional[np.ndarray] = None) -> np.ndarray:
@@ -86,7 +98,7 @@ class TrainedModel:
       raise ValueError(f"A {self.spec.kind} decodes from z and y: pass y ([B, k]).")
     w = None if w is None else jnp.asarray(np.asarray(w, np.float32))
     y = None if y is None else self._labels(y, z.shape[0])
-    return np.asarray(_decode(self.spec, self.params, z, w, y))
+    return _batched(functools.partial(_decode, self.spec, self.params), z, w, y)
 
   def reconstruct(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Decodes the posterior means of x [B, *x_shape] with labels y: [B, *x_shape], data units."""
@@ -97,8 +109,8 @@ class TrainedModel:
     """The adversary's probabilities q(y_i = 1 | z): z [B, Dz] -> [B, k]."""
     if self.adversary_params is None:
       raise ValueError(f"A {self.spec.kind} has no adversary.")
-    return np.asarray(_adversary(self.spec, self.adversary_params,
-                                 jnp.asarray(np.asarray(z, np.float32))))
+    return _batched(functools.partial(_adversary, self.spec, self.adversary_params),
+                    jnp.asarray(np.asarray(z, np.float32)))
 
 
 def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
