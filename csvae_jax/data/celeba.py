@@ -9,7 +9,8 @@ str}. `load` prepares a subset if needed and returns ({"train", "validation", "t
   splits, label_names = celeba.load("~/celeba_files", "~/tensorflow_datasets", "glasses")
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+import array
 import dataclasses
 import functools
 import io
@@ -98,23 +99,31 @@ class Annotations:
   identities: np.ndarray            # int32 [N], -1 where unknown.
 
 
-def _rows(path: str) -> list[tuple[int, list[str]]]:
-  """(1-based line number, whitespace-separated tokens) of each non-blank line; any line ending."""
+def _lines(path: str) -> Iterator[tuple[int, list[str]]]:
+  """(1-based line number, whitespace-separated tokens) of each non-blank line; any line ending.
+
+  A generator: the attribute file has 202,599 lines, and their token lists held at once would
+  take about 0.5 GB.
+  """
   with open(path, encoding="ascii", errors="replace") as f:
-    return [(number, line.split()) for number, line in enumerate(f, 1) if line.strip()]
+    for number, line in enumerate(f, 1):
+      tokens = line.split()
+      if tokens:
+        yield number, tokens
 
 
 def _read_attributes(path: str) -> tuple[list[str], tuple[str, ...], np.ndarray]:
-  rows = _rows(path)
-  if len(rows) < 2 or len(rows[0][1]) != 1 or not rows[0][1][0].isdigit():
+  lines = _lines(path)
+  _, count = next(lines, (1, []))
+  if len(count) != 1 or not count[0].isdigit():
     raise ValueError(f"{path} line 1: expected the number of images, then the 40 attribute names "
                      "on line 2; the file may be damaged: download it again from the Anno folder.")
-  names = tuple(rows[1][1])
+  number, names = next(lines, (2, []))
   if len(names) != len(ATTRIBUTE_NAMES):
-    raise ValueError(f"{path} line {rows[1][0]}: expected the 40 attribute names, got "
-                     f"{len(names)}; download the file again from the Anno folder.")
-  filenames, values = [], np.empty((len(rows) - 2, len(names)), np.int8)
-  for i, (number, tokens) in enumerate(rows[2:]):
+    raise ValueError(f"{path} line {number}: expected the 40 attribute names, got {len(names)}; "
+                     "download the file again from the Anno folder.")
+  filenames, values = [], array.array("b")  # One byte per value while the count is unchecked.
+  for number, tokens in lines:
     if len(tokens) != len(names) + 1:
       raise ValueError(f"{path} line {number}: expected a filename and 40 values of 1 or -1, got "
                        f"{len(tokens) - 1} values; download the file again from the Anno folder.")
@@ -123,28 +132,40 @@ def _read_attributes(path: str) -> tuple[list[str], tuple[str, ...], np.ndarray]
       raise ValueError(f"{path} line {number}: value {bad!r} is not 1 or -1; download the file "
                        "again from the Anno folder.")
     filenames.append(tokens[0])
-    values[i] = [int(t) for t in tokens[1:]]
-  if int(rows[0][1][0]) != len(filenames):
-    raise ValueError(f"{path} line 1: says {rows[0][1][0]} images but the file lists "
-                     f"{len(filenames)}; it may be truncated: download it again.")
-  return filenames, names, values
+    values.extend(map(int, tokens[1:]))
+  if int(count[0]) != len(filenames):
+    raise ValueError(f"{path} line 1: says {count[0]} images but the file lists {len(filenames)}; "
+                     "it may be truncated: download it again.")
+  return filenames, tuple(names), np.frombuffer(values, np.int8).reshape(-1, len(names))
 
 
-def _read_column(path: str, filenames: Sequence[str], valid: set[str] | None,
+def _read_column(path: str, rows: Mapping[str, int], valid: set[str] | None,
                  default: int | None) -> np.ndarray:
-  """int32 [N]: the value after each filename in a `filename value` file (`default` if absent)."""
-  values = {}
-  for number, tokens in _rows(path):
+  """int32 [N]: the value after each filename of `rows` in a `filename value` file.
+
+  Args:
+    path: the file.
+    rows: {filename: row} of the attribute file; other filenames are ignored.
+    valid: the valid values, or None for any integer.
+    default: the value of filenames without a line; None makes them an error.
+  """
+  sentinel = np.iinfo(np.int32).min
+  values = np.full(len(rows), sentinel, np.int32)
+  for number, tokens in _lines(path):
     if len(tokens) != 2 or not tokens[1].lstrip("-").isdigit() or (valid and tokens[1] not in valid):
       expected = f"one of {', '.join(sorted(valid))}" if valid else "an integer"
       raise ValueError(f"{path} line {number}: expected a filename and {expected}, got "
                        f"{' '.join(tokens)!r}; download the file again.")
-    values[tokens[0]] = int(tokens[1])
-  missing = [name for name in filenames if name not in values]
-  if missing and default is None:
-    raise ValueError(f"{path} has no line for {missing[0]} ({len(missing)} files missing) that "
+    if tokens[0] in rows:
+      values[rows[tokens[0]]] = int(tokens[1])
+  missing = np.flatnonzero(values == sentinel)
+  if len(missing) and default is None:
+    first = next(name for name, row in rows.items() if row == missing[0])
+    raise ValueError(f"{path} has no line for {first} ({len(missing)} files missing) that "
                      f"{ATTRIBUTES_FILE} lists: use files of the same CelebA release.")
-  return np.array([values.get(name, default) for name in filenames], np.int32)
+  if len(missing):
+    values[missing] = default
+  return values
 
 
 def read_annotations(manual_dir: str) -> Annotations:
@@ -154,9 +175,10 @@ def read_annotations(manual_dir: str) -> Annotations:
     ValueError: naming the file and line of a malformed row or a count mismatch.
   """
   filenames, names, attributes = _read_attributes(os.path.join(manual_dir, ATTRIBUTES_FILE))
-  splits = _read_column(os.path.join(manual_dir, PARTITION_FILE), filenames, {"0", "1", "2"}, None)
+  rows = {name: row for row, name in enumerate(filenames)}
+  splits = _read_column(os.path.join(manual_dir, PARTITION_FILE), rows, {"0", "1", "2"}, None)
   identity_path = os.path.join(manual_dir, IDENTITY_FILE)
-  identities = (_read_column(identity_path, filenames, None, -1) if os.path.exists(identity_path)
+  identities = (_read_column(identity_path, rows, None, -1) if os.path.exists(identity_path)
                 else np.full(len(filenames), -1, np.int32))
   return Annotations(tuple(filenames), names, attributes, splits.astype(np.int8), identities)
 
