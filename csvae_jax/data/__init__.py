@@ -1,18 +1,25 @@
-"""Datasets by name. Each loader returns {"train": split, "test": split} of numpy arrays, a split
-being {"x": float32 [N, ...], "y": float32 [N, k] in {0, 1}}, plus its label names."""
+"""Datasets by name. Each loader returns a `Dataset` of in-memory numpy splits.
+
+A split is {"x": [N, ...] (float32 vectors in the data's units, or uint8 images [N, H, W, C]),
+"y": float32 [N, k] in {0, 1}} plus, where known, "identity": int32 [N] (-1 unknown) and, for the
+procedural images, their generating factors ("factor/<name>": [N, ...]).
+"""
 
 import dataclasses
+import os
 from typing import Callable
 
 import ml_collections
 import numpy as np
 
+from csvae_jax.data import celeba
+from csvae_jax.data import procedural
 from csvae_jax.data import swiss_roll
 
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-  splits: dict[str, dict[str, np.ndarray]]  # {"train": {"x", "y"}, "test": {"x", "y"}}
+  splits: dict[str, dict[str, np.ndarray]]  # "train", "test" and, for images, "validation"
   label_names: tuple[str, ...]              # k names, in the order of y's columns
   standardise: bool                         # whether the model standardises x with train statistics
 
@@ -22,7 +29,27 @@ def _swiss_roll(config: ml_collections.ConfigDict) -> Dataset:
   return Dataset(splits=splits, label_names=swiss_roll.LABEL_NAMES, standardise=True)
 
 
-DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Dataset]] = {"swiss_roll": _swiss_roll}
+def _procedural(config: ml_collections.ConfigDict) -> Dataset:
+  splits = procedural.load(config.num_train, config.num_validation, config.num_test, config.seed,
+                           config.image_size, os.path.expanduser(config.data_dir))
+  return Dataset(splits=splits, label_names=procedural.LABEL_NAMES, standardise=False)
+
+
+def _manual_dir(config: ml_collections.ConfigDict, dataset: str) -> str:
+  if not config.manual_dir:
+    raise ValueError(f"config.data.manual_dir is empty: pass --config.data.manual_dir=/path/to/"
+                     f"{dataset}, the folder holding the files you downloaded (README: {dataset}).")
+  return os.path.expanduser(config.manual_dir)
+
+
+def _celeba(config: ml_collections.ConfigDict) -> Dataset:
+  splits, names = celeba.load(_manual_dir(config, "celeba"), os.path.expanduser(config.data_dir),
+                              config.subset)
+  return Dataset(splits=splits, label_names=names, standardise=False)
+
+
+DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Dataset]] = {
+    "swiss_roll": _swiss_roll, "procedural": _procedural, "celeba": _celeba}
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
