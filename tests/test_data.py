@@ -29,3 +29,22 @@ def test_unknown_dataset_lists_the_valid_ones(config):
   config.data.name = "swissroll"
   with pytest.raises(ValueError, match="Unknown dataset 'swissroll'; valid names: swiss_roll"):
     data_lib.load_dataset(config.data)
+
+
+@pytest.mark.parametrize("name", ["celeba", "tfd"])
+def test_user_supplied_datasets_need_their_folder(config, name):
+  config.data.name = name
+  with pytest.raises(ValueError, match=f"manual_dir is empty: pass --config.data.manual_dir=/path/to/{name}"):
+    data_lib.load_dataset(config.data)
+
+
+def test_celeba_through_the_registry(config, tmp_path):
+  import celeba_fixtures  # pylint: disable=g-import-not-at-top
+  config.data.name = "celeba"
+  config.data.subset = "glasses"
+  config.data.manual_dir = celeba_fixtures.write_celeba(str(tmp_path / "files"), 60)
+  config.data.data_dir = str(tmp_path / "prepared")
+  dataset = data_lib.load_dataset(config.data)
+  assert dataset.label_names == ("Eyeglasses",) and not dataset.standardise
+  assert set(dataset.splits) == {"train", "validation", "test"}
+  assert dataset.splits["train"]["x"].shape[1:] == (64, 64, 3)

@@ -15,6 +15,7 @@ import numpy as np
 from csvae_jax.data import celeba
 from csvae_jax.data import procedural
 from csvae_jax.data import swiss_roll
+from csvae_jax.data import tfd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +49,14 @@ def _celeba(config: ml_collections.ConfigDict) -> Dataset:
   return Dataset(splits=splits, label_names=names, standardise=False)
 
 
+def _tfd(config: ml_collections.ConfigDict) -> Dataset:
+  splits, names = tfd.load(_manual_dir(config, "tfd"), os.path.expanduser(config.data_dir),
+                           config.resolution)
+  return Dataset(splits=splits, label_names=names, standardise=False)
+
+
 DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Dataset]] = {
-    "swiss_roll": _swiss_roll, "procedural": _procedural, "celeba": _celeba}
+    "swiss_roll": _swiss_roll, "procedural": _procedural, "celeba": _celeba, "tfd": _tfd}
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> Dataset:

@@ -1,4 +1,4 @@
-"""Toronto Face Dataset (paper 5.2.1): a TFDS builder that prepares the user's .mat once, and `load`.
+"""Toronto Face Dataset (paper 5.2.1): a TFDS builder preparing the user's .mat once, and `load`.
 
 The builder `TorontoFaces` reads TFD_48x48.mat (config "48x48", the default) or TFD_96x96.mat
 ("96x96") from a folder the user supplies (the manual dir), labels the unlabelled images with a
@@ -20,7 +20,10 @@ import os
 from absl import logging
 import numpy as np
 import scipy.io
-from sklearn import decomposition, linear_model, pipeline, preprocessing
+from sklearn import decomposition
+from sklearn import linear_model
+from sklearn import pipeline
+from sklearn import preprocessing
 import tensorflow_datasets as tfds
 
 LABEL_NAMES = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -36,6 +39,7 @@ _SOURCE = ("the Toronto Face Database (Susskind, Anderson, Hinton 2010), which t
 
 
 def mat_filename(resolution: int) -> str:
+  """The name of the TFD file of images `resolution` pixels square, as distributed."""
   return f"TFD_{resolution}x{resolution}.mat"
 
 
@@ -49,6 +53,13 @@ class TfdArrays:
 
 def check_manual_dir(manual_dir: str, resolution: int) -> str:
   """The path of the TFD file in `manual_dir`.
+
+  Args:
+    manual_dir: the folder the user put the TFD files in.
+    resolution: 48 or 96, which names the file (`mat_filename`).
+
+  Returns:
+    The path of the file, which exists.
 
   Raises:
     FileNotFoundError: if the folder or the file is missing, saying what belongs where.
@@ -64,7 +75,11 @@ def check_manual_dir(manual_dir: str, resolution: int) -> str:
 
 
 def _integer_column(mat: dict[str, np.ndarray], name: str, count: int, path: str) -> np.ndarray:
-  """int64 [count] from an [N, 1] (or [N]) variable of integer values, any numeric class."""
+  """int64 [count] from an [N, 1] (or [N]) variable of integer values, any numeric class.
+
+  Raises:
+    ValueError: for another size or non-integer values.
+  """
   values = np.asarray(mat[name])
   if values.size != count or values.ndim > 2 or not np.issubdtype(values.dtype, np.number):
     raise ValueError(f"{path}: {name} is {values.dtype} {list(values.shape)}; expected [{count}, "
@@ -77,6 +92,13 @@ def _integer_column(mat: dict[str, np.ndarray], name: str, count: int, path: str
 
 def read_tfd(path: str, resolution: int) -> TfdArrays:
   """Reads and checks a TFD .mat file (MATLAB v5 or v7; v7.3 is HDF5, which scipy cannot read).
+
+  Args:
+    path: the file.
+    resolution: the side its images must have, 48 or 96.
+
+  Returns:
+    Its images, expressions and identities; the official folds are checked but not returned.
 
   Raises:
     ValueError: for a v7.3 file, a file that is not a .mat, missing variables, wrong shapes or
@@ -92,7 +114,7 @@ def read_tfd(path: str, resolution: int) -> TfdArrays:
     mat = scipy.io.loadmat(path)
   except NotImplementedError:  # scipy's answer to v7.3 files whose header text differs.
     raise ValueError(fix_v73) from None
-  except ValueError as error:
+  except (ValueError, scipy.io.matlab.MatReadError) as error:
     raise ValueError(f"{path} is not a readable MATLAB file ({error}): get the original TFD "
                      "file again.") from None
   missing = [name for name in VARIABLES if name not in mat]
@@ -106,10 +128,10 @@ def read_tfd(path: str, resolution: int) -> TfdArrays:
                      "file under this name.")
   count = len(images)
   labels = _integer_column(mat, "labs_ex", count, path)
-  if not np.isin(labels, [-1, *range(1, len(LABEL_NAMES) + 1)]).all():
-    bad = sorted(set(labels.tolist()) - {-1, *range(1, len(LABEL_NAMES) + 1)})
-    raise ValueError(f"{path}: labs_ex holds {bad[:5]}; expected -1 (unlabelled) or 1..7: use "
-                     "the original TFD file.")
+  bad = np.setdiff1d(labels, [-1, *range(1, len(LABEL_NAMES) + 1)])
+  if len(bad):
+    raise ValueError(f"{path}: labs_ex holds {bad[:5].tolist()}; expected -1 (unlabelled) or 1..7: "
+                     "use the original TFD file.")
   identities = _integer_column(mat, "labs_id", count, path)
   # The official folds are checked as part of the format but not used: the paper re-splits.
   if mat["folds"].shape != (count, NUM_FOLDS):
@@ -192,6 +214,13 @@ def label_and_split(arrays: TfdArrays, config: TfdConfig) -> Protocol:
   measure its accuracy, then refitted on all of them and applied to the unlabelled images; those it
   gives some expression probability >= `confidence` are kept with that expression. The kept images
   are split 80/10/10 stratified on (originally labelled, expression).
+
+  Args:
+    arrays: the file's images and labels (`read_tfd`).
+    config: the protocol's settings; its seed fixes the hold-out, the PCA and the split.
+
+  Returns:
+    Every image's expression and split (-1 where discarded), the accuracy and the counts.
   """
   is_labelled = arrays.expressions >= 0
   features = _features(arrays.images)
@@ -265,7 +294,9 @@ class TorontoFaces(tfds.core.GeneratorBasedBuilder):
       check_manual_dir(os.fspath(download_config.manual_dir), self.builder_config.resolution)
     super()._download_and_prepare(dl_manager, download_config)
 
-  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+  def _split_generators(
+      self, dl_manager: tfds.download.DownloadManager
+  ) -> dict[str, Iterator[tuple[int, dict[str, object]]]]:
     config = self.builder_config
     path = check_manual_dir(os.fspath(dl_manager.manual_dir), config.resolution)
     arrays = read_tfd(path, config.resolution)

@@ -1,0 +1,344 @@
+"""Tests of csvae_jax.data.tfd on fixture .mat files in the real TFD format."""
+
+import hashlib
+import logging
+import os
+
+import numpy as np
+import pytest
+import scipy.io
+
+import tfd_fixtures
+from csvae_jax.data import tfd
+
+NUM_IMAGES = 300
+SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+
+def _snapshot(root: str) -> dict[str, tuple[int, str]]:
+  """{path: (mtime_ns, sha256)} of every file under `root`."""
+  snapshot = {}
+  for folder, _, files in os.walk(root):
+    for name in files:
+      path = os.path.join(folder, name)
+      with open(path, "rb") as f:
+        snapshot[path] = (os.stat(path).st_mtime_ns, hashlib.sha256(f.read()).hexdigest())
+  return snapshot
+
+
+def _arrays(variables: dict[str, np.ndarray]) -> tfd.TfdArrays:
+  """The fixture's file variables as read_tfd returns them, converted here independently."""
+  labs_ex = variables["labs_ex"][:, 0]
+  return tfd.TfdArrays(variables["images"], np.where(labs_ex > 0, labs_ex - 1, -1).astype(np.int8),
+                       variables["labs_id"][:, 0].astype(np.int32))
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+  """The 48x48 fixture prepared through `load`, the fixture's hidden truth, and its examples."""
+  base = tmp_path_factory.mktemp("tfd")
+  root = tfd_fixtures.write_tfd(str(base / "manual"), NUM_IMAGES)
+  before = _snapshot(root)
+  data_dir = str(base / "data")
+  splits, label_names = tfd.load(root, data_dir)
+  truth = tfd_fixtures.make_tfd(NUM_IMAGES)
+  row_of_image = {image.tobytes(): row for row, image in enumerate(truth["images"])}
+  builder = tfd.TorontoFaces(data_dir=data_dir)
+  examples = {split: list(builder.as_dataset(split=split, shuffle_files=False).as_numpy_iterator())
+              for split in tfd.SPLITS}
+  rows = {split: [row_of_image[e["image"][..., 0].tobytes()] for e in examples[split]]
+          for split in tfd.SPLITS}
+  return {"root": root, "before": before, "data_dir": data_dir, "splits": splits,
+          "label_names": label_names, "truth": truth, "examples": examples, "rows": rows,
+          "metadata": builder.info.metadata}
+
+
+def test_fixture_is_a_v5_mat_with_the_real_variables(prepared):
+  path = os.path.join(prepared["root"], "TFD_48x48.mat")
+  with open(path, "rb") as f:
+    assert f.read(128).startswith(b"MATLAB 5.0 MAT-file")
+  mat = scipy.io.loadmat(path)
+  n = NUM_IMAGES
+  assert mat["images"].shape == (n, 48, 48) and mat["images"].dtype == np.uint8
+  assert mat["labs_ex"].shape == (n, 1) and mat["labs_id"].shape == (n, 1)
+  assert mat["folds"].shape == (n, 5)
+  labelled = mat["labs_ex"][:, 0] != -1
+  assert set(np.unique(mat["labs_ex"][labelled])) == set(range(1, 8))
+  assert (mat["labs_id"][~labelled] == -1).all() and (mat["labs_id"][labelled] > 0).mean() > 0.8
+  assert (mat["folds"][~labelled] == 0).all() and np.isin(mat["folds"][labelled], [1, 2, 3]).all()
+  assert "true_labs_ex" not in mat
+
+
+def test_load_gives_splits_of_the_documented_shapes_dtypes_and_ranges(prepared):
+  splits = prepared["splits"]
+  assert prepared["label_names"] == tfd.LABEL_NAMES == (
+      "anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+  assert set(splits) == {"train", "validation", "test"}
+  for split in splits.values():
+    n = len(split["x"])
+    assert n > 0
+    assert split["x"].shape == (n, 48, 48, 1) and split["x"].dtype == np.uint8
+    assert split["y"].shape == (n, 7) and split["y"].dtype == np.float32
+    assert split["identity"].shape == (n,) and split["identity"].dtype == np.int32
+    assert set(np.unique(split["y"])) == {0.0, 1.0}
+    np.testing.assert_array_equal(split["y"].sum(axis=1), 1.0)
+    assert split["x"].std() > 10 and split["x"].max() > 200  # Real image content.
+    assert split["identity"].min() >= -1
+
+
+def test_examples_are_the_file_images_with_their_labels_and_identities(prepared):
+  truth = prepared["truth"]
+  pseudo, agree = 0, 0
+  for split, examples in prepared["examples"].items():
+    for example, row in zip(examples, prepared["rows"][split]):
+      np.testing.assert_array_equal(example["image"][..., 0], truth["images"][row])
+      labs_ex = truth["labs_ex"][row, 0]
+      assert example["is_labelled"] == (labs_ex != -1)
+      if labs_ex != -1:
+        np.testing.assert_array_equal(example["labels"], np.eye(7)[labs_ex - 1])
+        assert example["identity"] == truth["labs_id"][row, 0]
+      else:
+        assert example["identity"] == -1  # Identities are not extended to pseudo-labelled images.
+        pseudo += 1
+        agree += np.argmax(example["labels"]) == truth["true_labs_ex"][row] - 1
+  unlabelled = (truth["labs_ex"] == -1).sum()
+  assert pseudo > 0.4 * unlabelled  # The fixture's classifier is confident on most of them.
+  assert agree >= 0.9 * pseudo
+
+
+def test_splits_are_disjoint_and_hold_every_labelled_image(prepared):
+  rows = [row for split in tfd.SPLITS for row in prepared["rows"][split]]
+  assert len(rows) == len(set(rows))
+  labelled = set(np.flatnonzero(prepared["truth"]["labs_ex"][:, 0] != -1))
+  assert labelled <= set(rows)
+  counts = prepared["metadata"]["counts"]
+  assert len(rows) == counts["labelled"] + counts["kept_unlabelled"]
+  assert counts["labelled"] == len(labelled)
+
+
+def test_splits_are_80_10_10(prepared):
+  sizes = {split: len(prepared["splits"][split]["x"]) for split in tfd.SPLITS}
+  total = sum(sizes.values())
+  for split, share in SHARES.items():
+    assert abs(sizes[split] - share * total) <= 1
+
+
+def test_each_split_has_the_same_share_of_originally_labelled_images(prepared):
+  labelled_rows = prepared["truth"]["labs_ex"][:, 0] != -1
+  total_labelled = labelled_rows.sum()
+  total = sum(len(rows) for rows in prepared["rows"].values())
+  for split, share in SHARES.items():
+    rows = prepared["rows"][split]
+    labelled = labelled_rows[rows].sum()
+    assert abs(labelled - share * total_labelled) <= 2
+    assert abs(labelled / len(rows) - total_labelled / total) <= 3 / len(rows)
+    assert prepared["metadata"]["counts"][split]["labelled"] == labelled
+
+
+def test_metadata_holds_the_classifier_accuracy_and_the_counts(prepared):
+  metadata = prepared["metadata"]
+  assert 0.5 < metadata["classifier_accuracy"] <= 1.0  # Chance is 1/7.
+  for split in tfd.SPLITS:
+    counts = metadata["counts"][split]
+    labels = prepared["splits"][split]["y"]
+    assert counts["total"] == len(labels)
+    assert [counts[name] for name in tfd.LABEL_NAMES] == labels.sum(axis=0).astype(int).tolist()
+
+
+def test_protocol_logs_the_accuracy_and_counts(caplog):
+  arrays = _arrays(tfd_fixtures.make_tfd(NUM_IMAGES))
+  with caplog.at_level(logging.INFO, logger="absl"):
+    protocol = tfd.label_and_split(arrays, tfd.TfdConfig(name="t"))
+  assert f"classifier accuracy {protocol.accuracy:.3f}" in caplog.text
+  assert (f"{protocol.counts['labelled']} labelled; {protocol.counts['kept_unlabelled']} of "
+          f"{protocol.counts['unlabelled']} unlabelled kept at confidence 0.90") in caplog.text
+  assert "'validation': {'total'" in caplog.text
+
+
+def test_confidence_sets_how_many_unlabelled_images_are_kept():
+  arrays = _arrays(tfd_fixtures.make_tfd(NUM_IMAGES))
+  kept = []
+  for confidence in (0.5, 0.9, 0.99):
+    protocol = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", confidence=confidence))
+    labelled = arrays.expressions >= 0
+    np.testing.assert_array_equal(protocol.expressions[labelled], arrays.expressions[labelled])
+    np.testing.assert_array_equal(protocol.splits == -1, protocol.expressions == -1)
+    kept.append(protocol.counts["kept_unlabelled"])
+  assert kept[0] > kept[1] > kept[2] > 0
+
+
+def test_split_is_seeded():
+  arrays = _arrays(tfd_fixtures.make_tfd(NUM_IMAGES))
+  first = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=0))
+  again = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=0))
+  other = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=1))
+  np.testing.assert_array_equal(first.splits, again.splits)
+  assert first.accuracy == again.accuracy
+  assert (first.splits != other.splits).any()
+
+
+def test_deal_splits_every_stratum_in_the_shares():
+  rng = np.random.default_rng(0)
+  strata = rng.integers(0, 14, size=2000)
+  parts = tfd.deal(strata, (0.8, 0.1, 0.1), np.random.default_rng(1))
+  again = tfd.deal(strata, (0.8, 0.1, 0.1), np.random.default_rng(1))
+  np.testing.assert_array_equal(parts, again)
+  for stratum in range(14):
+    in_stratum = strata == stratum
+    for part, share in enumerate((0.8, 0.1, 0.1)):
+      assert abs((parts[in_stratum] == part).sum() - share * in_stratum.sum()) <= 2
+  in_upper_half = strata >= 7  # A run of consecutive strata, as the labelled images are.
+  assert abs((parts[in_upper_half] == 2).sum() - 0.1 * in_upper_half.sum()) <= 2
+
+
+def test_96x96_config(tmp_path):
+  root = tfd_fixtures.write_tfd(str(tmp_path / "manual"), 120, resolution=96)
+  splits, _ = tfd.load(root, str(tmp_path / "data"), "96x96")
+  for split in splits.values():
+    assert split["x"].shape[1:] == (96, 96, 1) and len(split["x"]) > 0
+
+
+def test_labels_stored_as_double_read_the_same(tmp_path):
+  variables = tfd_fixtures.make_tfd(60)
+  path = str(tmp_path / "TFD_48x48.mat")
+  scipy.io.savemat(path, {"images": variables["images"],
+                          **{k: variables[k].astype(np.float64)
+                             for k in ("labs_ex", "labs_id", "folds")}})
+  arrays = tfd.read_tfd(path, 48)
+  expected = _arrays(variables)
+  np.testing.assert_array_equal(arrays.images, expected.images)
+  np.testing.assert_array_equal(arrays.expressions, expected.expressions)
+  np.testing.assert_array_equal(arrays.identities, expected.identities)
+
+
+def test_user_files_are_not_modified(prepared):
+  assert _snapshot(prepared["root"]) == prepared["before"]
+
+
+def test_load_prepares_once(prepared, tmp_path):
+  prepared_dir = os.path.join(prepared["data_dir"], "toronto_faces", "48x48")
+  before = _snapshot(prepared_dir)
+  splits, _ = tfd.load(str(tmp_path / "no_such_folder"), prepared["data_dir"])
+  assert _snapshot(prepared_dir) == before
+  for split in tfd.SPLITS:
+    np.testing.assert_array_equal(splits[split]["x"], prepared["splits"][split]["x"])
+
+
+# User-facing errors: each a one-line message naming the file and the fix.
+
+
+def _load_fails(manual_dir: str, tmp_path, error: type[Exception], match: str,
+                resolution: str = "48x48") -> None:
+  with pytest.raises(error, match=match) as raised:
+    tfd.load(manual_dir, str(tmp_path / "data"), resolution)
+  assert "\n" not in str(raised.value)
+  # Nothing half-prepared is left to be mistaken for the dataset.
+  assert not os.path.exists(tmp_path / "data" / "toronto_faces" / "48x48" / "1.0.0")
+
+
+def _write_mat(tmp_path, **variables) -> str:
+  """A manual dir holding TFD_48x48.mat with the fixture's variables, replaced by `variables`."""
+  root = tmp_path / "manual"
+  root.mkdir()
+  mat = {k: v for k, v in tfd_fixtures.make_tfd(60).items() if k != "true_labs_ex"}
+  mat.update(variables)
+  scipy.io.savemat(str(root / "TFD_48x48.mat"), {k: v for k, v in mat.items() if v is not None})
+  return str(root)
+
+
+def test_unknown_resolution(tmp_path):
+  with pytest.raises(ValueError, match="Unknown TFD resolution '64x64'; valid: 48x48, 96x96"):
+    tfd.load(str(tmp_path), str(tmp_path / "data"), "64x64")
+
+
+def test_missing_folder(tmp_path):
+  _load_fails(str(tmp_path / "nowhere"), tmp_path, FileNotFoundError,
+              r"nowhere does not exist: create it and put TFD_48x48.mat there, from the Toronto "
+              r"Face Database .* on request")
+
+
+def test_missing_file(tmp_path):
+  root = tfd_fixtures.write_tfd(str(tmp_path / "manual"), 30, resolution=96)
+  _load_fails(root, tmp_path, FileNotFoundError,
+              r"TFD folder .*manual lacks TFD_48x48.mat: put it there, from the Toronto Face")
+
+
+def test_v73_file(tmp_path):
+  (tmp_path / "manual").mkdir()
+  tfd_fixtures.write_v73_stub(str(tmp_path / "manual" / "TFD_48x48.mat"))
+  _load_fails(str(tmp_path / "manual"), tmp_path, ValueError,
+              r"TFD_48x48.mat is a MATLAB 7.3 \(HDF5\) file, which scipy cannot read: re-save it "
+              r"as v7 in MATLAB or Octave: .*save\('-v7', .*'images', 'labs_ex', 'labs_id', "
+              r"'folds'\)")
+
+
+def test_v73_file_with_other_header_text_is_caught_from_scipy(tmp_path):
+  (tmp_path / "manual").mkdir()
+  path = tfd_fixtures.write_v73_stub(str(tmp_path / "manual" / "TFD_48x48.mat"))
+  with open(path, "r+b") as f:
+    f.write(b"MATLAB 7.30 file")  # Only the version bytes 124-127 still say 7.3.
+  _load_fails(str(tmp_path / "manual"), tmp_path, ValueError,
+              r"is a MATLAB 7.3 \(HDF5\) file.*save\('-v7'")
+
+
+@pytest.mark.parametrize("content", [
+    b"<!DOCTYPE html><html><body>Forbidden</body></html>" + b" " * 200, b"", b"\x00" * 200])
+def test_file_that_is_not_a_mat(tmp_path, content):
+  (tmp_path / "manual").mkdir()
+  with open(tmp_path / "manual" / "TFD_48x48.mat", "wb") as f:
+    f.write(content)
+  _load_fails(str(tmp_path / "manual"), tmp_path, ValueError,
+              r"TFD_48x48.mat is not a readable MATLAB file .*get the original TFD file again")
+
+
+def test_missing_variables(tmp_path):
+  root = _write_mat(tmp_path, labs_id=None, folds=None)
+  _load_fails(root, tmp_path, ValueError,
+              r"TFD_48x48.mat lacks the variables labs_id, folds \(a TFD file holds images, "
+              r"labs_ex, labs_id, folds\): use the original TFD file")
+
+
+@pytest.mark.parametrize("images, shape", [
+    (np.zeros((60, 48, 40), np.uint8), r"uint8 \[60, 48, 40\]"),
+    (np.zeros((60, 96, 96), np.uint8), r"uint8 \[60, 96, 96\]"),
+    (np.zeros((60, 48, 48), np.float64), r"float64 \[60, 48, 48\]"),
+])
+def test_wrong_images(tmp_path, images, shape):
+  root = _write_mat(tmp_path, images=images)
+  _load_fails(root, tmp_path, ValueError,
+              rf"TFD_48x48.mat: images is {shape}; expected uint8 \[N, 48, 48\]: put the 48x48 "
+              r"TFD file under this name")
+
+
+@pytest.mark.parametrize("variables, match", [
+    ({"labs_ex": np.full((59, 1), 1, np.int32)},
+     r"labs_ex is int32 \[59, 1\]; expected \[60, 1\] numbers"),
+    ({"labs_ex": np.full((60, 1), 8, np.int32)}, r"labs_ex holds \[8\]; expected -1 .* or 1..7"),
+    ({"labs_id": np.full((60, 1), 0.5)}, r"labs_id holds non-integer values"),
+    ({"folds": np.zeros((60, 4), np.int32)}, r"folds is \[60, 4\]; expected \[60, 5\]"),
+])
+def test_wrong_labels_or_folds(tmp_path, variables, match):
+  root = _write_mat(tmp_path, **variables)
+  _load_fails(root, tmp_path, ValueError, r"TFD_48x48.mat: " + match + ".*original TFD file")
+
+
+def test_no_labelled_images(tmp_path):
+  root = tfd_fixtures.write_tfd(str(tmp_path / "manual"), 40, labelled_fraction=0.0)
+  _load_fails(root, tmp_path, ValueError,
+              r"TFD_48x48.mat has no labelled images \(labs_ex is -1 everywhere\)")
+
+
+def test_one_labelled_expression(tmp_path):
+  labs_ex = np.full((60, 1), -1, np.int32)
+  labs_ex[:10] = 4
+  root = _write_mat(tmp_path, labs_ex=labs_ex)
+  _load_fails(root, tmp_path, ValueError,
+              r"TFD_48x48.mat labels only the expression happy; the classifier needs two or more")
+
+
+def test_a_fixed_file_then_loads(tmp_path):
+  root = tfd_fixtures.write_tfd(str(tmp_path / "manual"), 60, labelled_fraction=0.0)
+  _load_fails(root, tmp_path, ValueError, "has no labelled images")
+  tfd_fixtures.write_tfd(root, 60)
+  splits, _ = tfd.load(root, str(tmp_path / "data"))
+  assert sum(len(split["x"]) for split in splits.values()) > 0
