@@ -46,7 +46,7 @@ PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "TPU v4
                "TPU v5 lite": 197.0, "TPU v5p": 459.0, "TPU v6 lite": 918.0}
 # (config module, example shape, labels, global batch, steps per dispatch) per case and platform.
 CPU_CASES = {"swiss_roll": (swiss_roll, (3,), 1, 1024, 100),
-             "celeba": (celeba_glasses_facial_hair, (64, 64, 3), 2, 64, 2)}
+             "celeba": (celeba_glasses_facial_hair, (64, 64, 3), 2, 64, 1)}
 ACCELERATOR_CASES = {"celeba": (celeba_glasses_facial_hair, (64, 64, 3), 2, 256, 50)}
 
 

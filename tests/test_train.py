@@ -111,3 +111,22 @@ def test_cli_rejects_a_misspelt_config_field(tmp_path):
   assert result.returncode != 0
   assert "num_stepz" in result.stderr
   assert not os.path.exists(tmp_path / "checkpoints")
+
+
+def test_procedural_images_train_and_evaluate(tmp_path):
+  from configs import procedural  # pylint: disable=g-import-not-at-top
+  config = procedural.get_config()
+  config.data.data_dir = str(tmp_path / "data")
+  config.data.image_size = 32
+  config.data.num_train, config.data.num_validation, config.data.num_test = 128, 32, 32
+  config.model.conv_channels = (8, 16)
+  config.model.z_dim = 4
+  config.train.num_steps, config.train.batch_size = 20, 16
+  config.train.log_every = config.train.eval_every = config.train.ckpt_every = 10
+  config.eval.probe_max_train = 128
+  state = trainer.train_and_evaluate(config, str(tmp_path / "run"))
+  assert int(state.step) == 20
+  results = evaluate.evaluate(config, str(tmp_path / "run"))
+  assert 0 < results["recon_mse"] < 0.2 and "w_label_probe_accuracy" in results
+  assert (tmp_path / "run" / "eval" / "reconstructions.png").stat().st_size > 5_000
+  assert os.listdir(tmp_path / "data")  # rendered once, cached for the next run
