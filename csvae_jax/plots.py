@@ -60,3 +60,15 @@ def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def save_image_grid(path: str, images, columns: int) -> None:
+  """Writes images ([H, W, C] uint8, equal sizes) as one PNG, `columns` per row, no margins."""
+  images = [np.asarray(i) for i in images]
+  rows = -(-len(images) // columns)
+  height, width, channels = images[0].shape
+  sheet = np.full((rows * height, columns * width, channels), 255, np.uint8)
+  for i, image in enumerate(images):
+    r, c = divmod(i, columns)
+    sheet[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
+  plt.imsave(path, sheet.squeeze(-1) if channels == 1 else sheet, cmap="gray")

@@ -58,6 +58,7 @@ class TrainedModel:
   adversary_params: Optional[Any]  # q_delta(y|z) or r(y|z); None for VAE and CondVAE
   config: ml_collections.ConfigDict
   step: int
+  workdir: str
 
   def _labels(self, y, batch: int) -> jax.Array:
     y = np.asarray(y, np.float32)
@@ -137,4 +138,4 @@ def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
   manager.close()
   return TrainedModel(spec=spec, params=state.vae.params,
                       adversary_params=state.adversary.params if state.adversary else None,
-                      config=config, step=step)
+                      config=config, step=step, workdir=workdir)

@@ -1,0 +1,192 @@
+"""Attribute switching (paper 4.3, the G_ij of each model) on a trained model.
+
+  import csvae_jax
+  model = csvae_jax.load("runs/procedural")
+  glasses_on = csvae_jax.switch_attribute(model, images, labels, "Eyeglasses")   # same shape/dtype
+  styles = csvae_jax.switch_attribute(model, images, labels, "Eyeglasses", point=grid)  # [P, B, ...]
+
+| kind                  | switching attribute j to on (off)                                         |
+| vae                   | z = mu(x) - m_j[y_j] + m_j[on]: the mean encodings of training examples   |
+| condvae, condvae_info | decode mu(x[, y]) with y_j = p (default 1 for on, 0 for off)               |
+| csvae                 | decode z = mu_phi1(x) with w_j = p (default: the validation mean of         |
+|                       | mu_phi2^j over examples with the attribute; off: the absent prior's mean)  |
+"""
+
+import json
+import os
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from csvae_jax import data as data_lib
+from csvae_jax import trained_model
+
+Attribute = Union[str, int]
+SWITCH_POINTS_FILE = "switch_points.json"
+
+
+def _index(model: trained_model.TrainedModel, attribute: Attribute) -> int:
+  names = list(model.spec.label_names)
+  if isinstance(attribute, (int, np.integer)):
+    if not 0 <= attribute < len(names):
+      raise ValueError(f"Attribute index {attribute} is out of range; this model has "
+                       f"{len(names)}: {', '.join(names)}.")
+    return int(attribute)
+  if attribute not in names:
+    raise ValueError(f"Unknown attribute {attribute!r}; this model knows {', '.join(names)}.")
+  return names.index(attribute)
+
+
+def w_grid(model: trained_model.TrainedModel, size: int = 5, span: float = 3.0) -> np.ndarray:
+  """A size x size grid of points in a 2-D W_j centred on the attribute-present prior mean.
+
+  Returns:
+    float32 [size * size, 2], rows of the grid in order (second coordinate fastest).
+  """
+  if model.spec.w_dim != 2:
+    raise ValueError(f"w_grid needs dw = 2 (this model has {model.spec.w_dim}); use "
+                     "principal_points for larger W_j.")
+  axis = model.spec.w_present_mean + np.linspace(-span, span, size, dtype=np.float32)
+  return np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+
+
+def principal_points(model: trained_model.TrainedModel, attribute: Attribute, x: np.ndarray,
+                     y: np.ndarray, num_components: int = 2, steps: Sequence[float] = (-2, 0, 2)
+                     ) -> np.ndarray:
+  """Points of W_j along its principal directions (paper 4.3, for dw > 2).
+
+  The principal components of {mu_phi2^j(x, y) : y_j = 1}, combined as mean + sum_c s_c sd_c v_c
+  for every s in `steps` per component.
+
+  Returns:
+    float32 [len(steps) ** num_components, Dw].
+  """
+  j = _index(model, attribute)
+  present = np.asarray(y, np.float32)[:, j] == 1
+  if not present.any():
+    raise ValueError(f"No example has {model.spec.label_names[j]}: principal directions need some.")
+  w = model.encode(x[present], np.asarray(y)[present])["w_mu"]
+  w = w.reshape(len(w), model.spec.num_labels, model.spec.w_dim)[:, j]
+  mean = w.mean(0)
+  _, singular, directions = np.linalg.svd(w - mean, full_matrices=False)
+  scales = singular / np.sqrt(max(len(w) - 1, 1))
+  coefficients = np.stack(np.meshgrid(*[steps] * num_components, indexing="ij"), -1)
+  coefficients = coefficients.reshape(-1, num_components)
+  return (mean + (coefficients * scales[:num_components]) @ directions[:num_components]).astype(
+      np.float32)
+
+
+def switch_points(model: trained_model.TrainedModel) -> dict[str, list]:
+  """The default switching points of `model`, computed once from its dataset and kept in its workdir.
+
+  Returns:
+    {"step": int, "z_mean": [k][2][Dz] (mean z encoding of training examples with y_j = 0, 1),
+    "w_present": [k][Dw] (CSVAE: validation mean of mu_phi2^j over examples with y_j = 1)}.
+  """
+  path = os.path.join(model.workdir, SWITCH_POINTS_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      points = json.load(f)
+    if points["step"] == model.step:
+      return points
+  splits = data_lib.load_dataset(model.config.data).splits
+  train = {k: v[:model.config.eval.probe_max_train] for k, v in splits["train"].items()}
+  z_mu = model.encode(train["x"], train["y"])["z_mu"]
+  points = {"step": model.step, "z_mean": [
+      [z_mu[train["y"][:, j] == value].mean(0).tolist() for value in (0, 1)]
+      for j in range(model.spec.num_labels)]}
+  if model.spec.has_w:
+    held_out = splits.get("validation", splits["test"])
+    w_mu = model.encode(held_out["x"], held_out["y"])["w_mu"]
+    w_mu = w_mu.reshape(len(w_mu), model.spec.num_labels, model.spec.w_dim)
+    points["w_present"] = [w_mu[held_out["y"][:, j] == 1, j].mean(0).tolist()
+                           for j in range(model.spec.num_labels)]
+  with open(path + ".tmp", "w") as f:
+    json.dump(points, f)
+  os.replace(path + ".tmp", path)
+  return points
+
+
+def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.ndarray,
+                     attribute: Union[Attribute, Sequence[Attribute]],
+                     on: Union[bool, Sequence[bool]] = True,
+                     point: Optional[Union[np.ndarray, float, Sequence]] = None,
+                     exclusive: Optional[bool] = None) -> np.ndarray:
+  """G_ij: `x` with `attribute` switched on (or off), decoded in the convention `x` came in.
+
+  Args:
+    model: a trained model (`csvae_jax.load`).
+    x: one example [*x_shape] or a batch [B, *x_shape]; images uint8 in [0, 255] or float in [0, 1].
+    y: its labels, [k] or [B, k] in {0, 1}.
+    attribute: a name (e.g. "Eyeglasses"), an index, or a sequence of them to edit together.
+    on: switch on (True) or off (False); one per attribute for a sequence.
+    point: CSVAE: a point of W_j [Dw] or a batch of points [P, Dw]; CondVAE(-info): the value p
+      (a scalar or [P]). For several attributes, a sequence with one entry (or None) each; batches
+      of points must then have the same P. None: the defaults in the module docstring.
+    exclusive: labels are mutually exclusive (TFD), so switching one on turns the others off;
+      default True for TFD.
+
+  Returns:
+    The edited examples, shaped like `x`, with a leading [P] axis when points come in batches.
+  """
+  single = np.ndim(x) == len(model.spec.x_shape)
+  is_uint8 = np.asarray(x).dtype == np.uint8
+  x_batch = np.asarray(x)[None] if single else np.asarray(x)
+  y_batch = np.asarray(y, np.float32).reshape(len(x_batch), model.spec.num_labels)
+  attributes = [attribute] if isinstance(attribute, (str, int, np.integer)) else list(attribute)
+  ons = [on] * len(attributes) if isinstance(on, (bool, np.bool_)) else list(on)
+  points = [point] if len(attributes) == 1 else (
+      list(point) if point is not None else [None] * len(attributes))
+  if not len(ons) == len(points) == len(attributes):
+    raise ValueError(f"{len(attributes)} attributes need as many `on` values and points; got "
+                     f"{len(ons)} and {len(points)}.")
+  exclusive = model.config.data.name == "tfd" if exclusive is None else exclusive
+  edits = [(_index(model, a), bool(o), p) for a, o, p in zip(attributes, ons, points)]
+  out = _switch(model, x_batch, y_batch, edits, exclusive)  # [P, B, ...]
+  if single:
+    out = out[:, 0]
+  if not any(p is not None and np.ndim(p) == (2 if model.spec.has_w else 1) for p in points):
+    out = out[0]
+  if is_uint8:
+    out = np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
+  return out
+
+
+def _switch(model, x, y, edits, exclusive) -> np.ndarray:
+  """Applies `edits` [(index, on, point)] to x [B, ...]; returns [P, B, *x_shape]."""
+  spec = model.spec
+  latents = model.encode(x, y)
+  z = latents["z_mu"]
+  if spec.kind == "vae":
+    z_mean = np.asarray(switch_points(model)["z_mean"], np.float32)  # [k, 2, Dz]
+    for j, on, _ in edits:
+      z = z - z_mean[j][y[:, j].astype(int)] + z_mean[j][int(on)]
+    return model.decode(z)[None]
+  if spec.kind in ("condvae", "condvae_info"):
+    values = [np.atleast_1d(np.asarray(float(on) if p is None else p, np.float32))
+              for _, on, p in edits]
+    outs = []
+    for i in range(max(len(v) for v in values)):
+      y_new = y.copy()
+      if exclusive:
+        y_new[:] = 0.0
+      for (j, _, _), v in zip(edits, values):
+        y_new[:, j] = v[min(i, len(v) - 1)]
+      outs.append(model.decode(z, y=y_new))
+    return np.stack(outs)
+  w = latents["w_mu"].reshape(len(x), spec.num_labels, spec.w_dim)
+  defaults = switch_points(model)["w_present"]
+  batches = []
+  for j, on, p in edits:
+    if p is None:
+      p = defaults[j] if on else np.full(spec.w_dim, spec.w_absent_mean)
+    batches.append(np.asarray(p, np.float32).reshape(-1, spec.w_dim))  # [P, Dw]
+  outs = []
+  for i in range(max(len(b) for b in batches)):
+    w_new = w.copy()
+    if exclusive:
+      w_new[:] = spec.w_absent_mean
+    for (j, _, _), b in zip(edits, batches):
+      w_new[:, j] = b[min(i, len(b) - 1)]
+    outs.append(model.decode(z, w=w_new.reshape(len(x), -1)))
+  return np.stack(outs)
