@@ -13,6 +13,7 @@ from sklearn import pipeline
 from sklearn import preprocessing
 
 from csvae_jax import data as data_lib
+from csvae_jax import manipulate
 from csvae_jax import plots
 from csvae_jax import trained_model
 
@@ -80,6 +81,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
     plots.plot_reconstructions(os.path.join(out_dir, "reconstructions.png"),
                                x_flat[:32].reshape(-1, *model.spec.x_shape),
                                x_hat[:32].reshape(-1, *model.spec.x_shape), title)
+    if model.spec.has_w:
+      manipulate.style_figures(model, test, out_dir)
   elif x_flat.shape[1] == 3:
     names = [f"z{i + 1}" for i in range(model.spec.z_dim)]
     latents = [test_latents["z_mu"]]

@@ -19,6 +19,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from csvae_jax import data as data_lib
+from csvae_jax import plots
 from csvae_jax import trained_model
 
 Attribute = Union[str, int]
@@ -147,9 +148,7 @@ def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.nda
     out = out[:, 0]
   if not any(p is not None and np.ndim(p) == (2 if model.spec.has_w else 1) for p in points):
     out = out[0]
-  if is_uint8:
-    out = np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
-  return out
+  return to_uint8(out) if is_uint8 else out
 
 
 def _switch(model, x, y, edits, exclusive) -> np.ndarray:
@@ -190,3 +189,56 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
       w_new[:, j] = b[min(i, len(b) - 1)]
     outs.append(model.decode(z, w=w_new.reshape(len(x), -1)))
   return np.stack(outs)
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """Images in [0, 1] to uint8 in [0, 255]."""
+  return np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)
+
+
+def style_figures(model: trained_model.TrainedModel, split: dict[str, np.ndarray],
+                  out_dir: str, num_styles: int = 3, num_identities: int = 8) -> list[str]:
+  """The paper's qualitative CSVAE figures for an image model, as PNGs in `out_dir`.
+
+  - `w_grid_<attribute>.png` (Figs. 3d, 4d; dw = 2): the test posterior in W_j, a 5x5 grid of
+    points around the present prior mean and one subject decoded at each point.
+  - `attribute_product.png` (Fig. 5; k >= 2): input, reconstruction and the Cartesian product of
+    `num_styles` styles of the first two attributes, for one subject.
+  - `style_transfer_<attribute>.png` (Fig. 6): each of `num_styles` styles carried across
+    `num_identities` subjects (one row per style, the inputs on top).
+  Styles are points along the first principal direction of W_j over examples with the attribute.
+
+  Returns:
+    The paths written.
+  """
+  x, y = split["x"], split["y"]
+  names = model.spec.label_names
+  subject = int(np.argmin(y.sum(1)))  # a face with as few attributes as possible
+  styles = {name: principal_points(model, name, x[:512], y[:512], num_components=1,
+                                   steps=np.linspace(-1.5, 1.5, num_styles)) for name in names}
+  paths = []
+  w = model.encode(x, y)["w_mu"].reshape(len(x), len(names), model.spec.w_dim)
+  for j, name in enumerate(names):
+    if model.spec.w_dim == 2:
+      grid = w_grid(model, 5)
+      edits = switch_attribute(model, x[subject] / 255.0, y[subject], name, point=grid)
+      paths.append(os.path.join(out_dir, f"w_grid_{name}.png"))
+      plots.plot_w_grid(paths[-1], w[:, j], y[:, j] == 1, grid, edits, name)
+    others = np.flatnonzero(y[:, j] == 0)[:num_identities]
+    rows = switch_attribute(model, x[others], y[others], name, point=styles[name])  # uint8
+    paths.append(os.path.join(out_dir, f"style_transfer_{name}.png"))
+    plots.save_image_grid(paths[-1], [*x[others], *rows.reshape(-1, *x.shape[1:])], len(others))
+  if len(names) >= 2:
+    a, b = names[:2]
+    pairs = [(p, q) for p in styles[a] for q in styles[b]]
+    edits = switch_attribute(model, x[subject] / 255.0, y[subject], [a, b], on=[True, True],
+                             point=[np.array([p for p, _ in pairs]), np.array([q for _, q in pairs])])
+    recon = model.reconstruct(x[subject], y[subject])[0]
+    blank = np.full_like(x[subject], 255)
+    images = []
+    for r in range(num_styles):
+      images += [x[subject] if r == 0 else blank, to_uint8(recon) if r == 0 else blank]
+      images += list(to_uint8(edits[r * num_styles:(r + 1) * num_styles]))
+    paths.append(os.path.join(out_dir, "attribute_product.png"))
+    plots.save_image_grid(paths[-1], images, 2 + num_styles)
+  return paths

@@ -72,3 +72,31 @@ def save_image_grid(path: str, images, columns: int) -> None:
     r, c = divmod(i, columns)
     sheet[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
   plt.imsave(path, sheet.squeeze(-1) if channels == 1 else sheet, cmap="gray")
+
+
+def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
+                edits: np.ndarray, attribute: str) -> None:
+  """Paper Figures 3d and 4d: the test-set posterior means in W_j with the sampling grid, beside
+  the images decoded at the grid's points.
+
+  Args:
+    path: PNG file to write.
+    w: [N, 2] posterior means mu_phi2^j of test examples; present: [N] whether they have it.
+    grid: [n * n, 2] points of W_j. edits: [n * n, H, W, C] images in [0, 1] decoded there.
+    attribute: its name, for the titles.
+  """
+  n = int(round(np.sqrt(len(grid))))
+  fig = plt.figure(figsize=(4 + 1.2 * n, 1.2 * n + 0.6))
+  ax = fig.add_axes((0.06, 0.1, 4 / (4 + 1.2 * n) - 0.08, 0.8))
+  ax.scatter(w[:, 0], w[:, 1], c=np.where(present, "tab:red", "tab:blue"), s=2, alpha=0.5)
+  ax.scatter(grid[:, 0], grid[:, 1], c="black", marker="+", s=40)
+  ax.set_title(f"W of {attribute} (red: present)")
+  height, width = edits.shape[1:3]
+  sheet = edits.reshape(n, n, height, width, -1).transpose(1, 0, 2, 3, 4)[::-1]
+  sheet = sheet.transpose(0, 2, 1, 3, 4).reshape(n * height, n * width, -1)
+  ax = fig.add_axes((4 / (4 + 1.2 * n), 0.02, 1.2 * n / (4 + 1.2 * n) - 0.01, 0.9))
+  ax.imshow(np.clip(sheet.squeeze(-1) if sheet.shape[-1] == 1 else sheet, 0, 1), cmap="gray")
+  ax.axis("off")
+  ax.set_title("decoded at the grid (w1 across, w2 up)")
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
