@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from configs import tiny_images
 import csvae_jax
 from csvae_jax import manipulate
 from csvae_jax import models
@@ -16,19 +17,12 @@ from csvae_jax.data import procedural
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   """{kind: TrainedModel} after 20 steps on 32x32 procedural faces, plus a test split."""
-  from configs import procedural as procedural_config  # pylint: disable=g-import-not-at-top
   root = tmp_path_factory.mktemp("manipulate")
   out = {}
   for kind in models.KINDS:
-    config = procedural_config.get_config()
+    config = tiny_images.get_config()
     config.model.kind = kind
     config.data.data_dir = str(root / "data")
-    config.data.image_size = 32
-    config.data.num_train, config.data.num_validation, config.data.num_test = 128, 64, 32
-    config.model.conv_channels = (8, 16)
-    config.model.z_dim = 4
-    config.train.num_steps, config.train.batch_size = 20, 16
-    config.train.log_every = config.train.eval_every = config.train.ckpt_every = 20
     trainer.train_and_evaluate(config, str(root / kind))
     out[kind] = csvae_jax.load(str(root / kind))
   split = procedural.make_split(6, seed=9, image_size=32)

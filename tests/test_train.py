@@ -9,6 +9,7 @@ import jax
 import numpy as np
 import pytest
 
+from configs import tiny_images
 import csvae_jax
 from csvae_jax import evaluate
 from csvae_jax import trainer
@@ -114,16 +115,8 @@ def test_cli_rejects_a_misspelt_config_field(tmp_path):
 
 
 def test_procedural_images_train_and_evaluate(tmp_path):
-  from configs import procedural  # pylint: disable=g-import-not-at-top
-  config = procedural.get_config()
+  config = tiny_images.get_config()
   config.data.data_dir = str(tmp_path / "data")
-  config.data.image_size = 32
-  config.data.num_train, config.data.num_validation, config.data.num_test = 128, 32, 32
-  config.model.conv_channels = (8, 16)
-  config.model.z_dim = 4
-  config.train.num_steps, config.train.batch_size = 20, 16
-  config.train.log_every = config.train.eval_every = config.train.ckpt_every = 10
-  config.eval.probe_max_train = 128
   state = trainer.train_and_evaluate(config, str(tmp_path / "run"))
   assert int(state.step) == 20
   results = evaluate.evaluate(config, str(tmp_path / "run"))

@@ -1,0 +1,18 @@
+"""Twenty steps of small conv nets on 32x32 procedural faces, for tests and quick checks.
+
+  python train.py --config configs/tiny_images.py --workdir /tmp/tiny_images
+"""
+
+from configs import procedural
+
+
+def get_config():
+  config = procedural.get_config()
+  config.data.image_size = 32
+  config.data.num_train, config.data.num_validation, config.data.num_test = 128, 64, 32
+  config.model.conv_channels = (8, 16)
+  config.model.z_dim = 4
+  config.train.num_steps, config.train.batch_size = 20, 16
+  config.train.log_every = config.train.eval_every = config.train.ckpt_every = 10
+  config.eval.probe_max_train = 128
+  return config
