@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-VERSION = 1  # Bump when rendering changes: it names the cache files.
+VERSION = 2  # Bump when rendering changes: it names the cache files.
 LABEL_NAMES = ("Eyeglasses", "Facial_Hair", "Smiling")
 NUM_STYLES = {"Eyeglasses": 3, "Facial_Hair": 3, "Smiling": 3}  # see _draw_* for each style
 NUM_PARAMS = 2  # continuous within-style factors per attribute, in [0, 1]
