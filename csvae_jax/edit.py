@@ -64,12 +64,12 @@ def main(argv):
   logging.set_verbosity(logging.INFO)
   model = trained_model.load(FLAGS.workdir)
   x = read_image(FLAGS.image, model)
-  j = manipulate._index(model, FLAGS.attribute)  # pylint: disable=protected-access
+  j = manipulate.attribute_index(model, FLAGS.attribute)
   y = np.zeros(model.spec.num_labels, np.float32)
   y[j] = float(FLAGS.off)
   for item in FLAGS.labels:
     name, _, value = item.partition("=")
-    y[manipulate._index(model, name)] = float(value)  # pylint: disable=protected-access
+    y[manipulate.attribute_index(model, name)] = float(value)
   on = not FLAGS.off
   if model.spec.kind == "csvae" and FLAGS.grid > 1 and on:
     points = manipulate.w_grid(model, FLAGS.grid)

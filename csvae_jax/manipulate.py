@@ -26,7 +26,8 @@ Attribute = Union[str, int]
 SWITCH_POINTS_FILE = "switch_points.json"
 
 
-def _index(model: trained_model.TrainedModel, attribute: Attribute) -> int:
+def attribute_index(model: trained_model.TrainedModel, attribute: Attribute) -> int:
+  """The column of y that `attribute` (a name or an index) names; ValueError lists the valid ones."""
   names = list(model.spec.label_names)
   if isinstance(attribute, (int, np.integer)):
     if not 0 <= attribute < len(names):
@@ -62,7 +63,7 @@ def principal_points(model: trained_model.TrainedModel, attribute: Attribute, x:
   Returns:
     float32 [len(steps) ** num_components, Dw].
   """
-  j = _index(model, attribute)
+  j = attribute_index(model, attribute)
   present = np.asarray(y, np.float32)[:, j] == 1
   if not present.any():
     raise ValueError(f"No example has {model.spec.label_names[j]}: principal directions need some.")
@@ -142,7 +143,7 @@ def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.nda
     raise ValueError(f"{len(attributes)} attributes need as many `on` values and points; got "
                      f"{len(ons)} and {len(points)}.")
   exclusive = model.config.data.name == "tfd" if exclusive is None else exclusive
-  edits = [(_index(model, a), bool(o), p) for a, o, p in zip(attributes, ons, points)]
+  edits = [(attribute_index(model, a), bool(o), p) for a, o, p in zip(attributes, ons, points)]
   out = _switch(model, x_batch, y_batch, edits, exclusive)  # [P, B, ...]
   if single:
     out = out[:, 0]
