@@ -27,7 +27,7 @@ SWITCH_POINTS_FILE = "switch_points.json"
 
 
 def attribute_index(model: trained_model.TrainedModel, attribute: Attribute) -> int:
-  """The column of y that `attribute` (a name or an index) names; ValueError lists the valid ones."""
+  """The column of y for `attribute` (a name or an index); ValueError lists the valid ones."""
   names = list(model.spec.label_names)
   if isinstance(attribute, (int, np.integer)):
     if not 0 <= attribute < len(names):
