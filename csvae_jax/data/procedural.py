@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-VERSION = 2  # Bump when rendering changes: it names the cache files.
+VERSION = 3  # Bump when rendering changes: it names the cache files.
 LABEL_NAMES = ("Eyeglasses", "Facial_Hair", "Smiling")
 STYLE_NAMES = {"Eyeglasses": ("round rims", "square rims", "sunglasses"),
                "Facial_Hair": ("moustache", "full beard", "goatee"),
