@@ -4,7 +4,7 @@ cartoon faces with Eyeglasses, Facial_Hair and Smiling, three styles each.
   python train.py --config configs/procedural.py --workdir runs/procedural
   python eval.py  --config configs/procedural.py --workdir runs/procedural
 
-Networks half the width of the CelebA configs so that it trains on a laptop CPU: about 12
+Networks half the width of the CelebA configs so that it trains on a laptop CPU: about 9
 minutes on 2 cores, to reconstructions that keep each attribute. The first run renders the data
 once into config.data.data_dir.
 """
