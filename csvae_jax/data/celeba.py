@@ -23,6 +23,8 @@ from PIL import Image
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from csvae_jax.data import pipeline
+
 ATTRIBUTE_NAMES = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
     "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
@@ -412,10 +414,4 @@ def load(manual_dir: str, data_dir: str,
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
       manual_dir=os.path.expanduser(manual_dir)))
   logging.info("CelebA %s from %s: %s", subset, builder.data_dir, builder.info.metadata["counts"])
-  splits = {}
-  for split in SPLITS:
-    batches = list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).batch(1024)))
-    splits[split] = {"x": np.concatenate([b["image"] for b in batches]),
-                     "y": np.concatenate([b["labels"] for b in batches]),
-                     "identity": np.concatenate([b["identity"] for b in batches])}
-  return splits, builder.builder_config.label_names
+  return pipeline.read_prepared(builder, SPLITS), builder.builder_config.label_names

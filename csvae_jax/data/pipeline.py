@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
 FEATURES = ("x", "y")
 
@@ -79,3 +80,16 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
   for x, y in dataset.as_numpy_iterator():
     yield {"x": x, "y": y}
+
+
+def read_prepared(builder: tfds.core.DatasetBuilder,
+                  splits: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
+  """Every split of a prepared image builder in memory: {split: {"x": uint8 [N, H, W, C],
+  "y": float32 [N, k], "identity": int32 [N]}}, from its "image", "labels", "identity" features."""
+  out = {}
+  for split in splits:
+    batches = list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).batch(1024)))
+    out[split] = {"x": np.concatenate([b["image"] for b in batches]),
+                  "y": np.concatenate([b["labels"] for b in batches]),
+                  "identity": np.concatenate([b["identity"] for b in batches])}
+  return out

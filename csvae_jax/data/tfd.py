@@ -22,9 +22,11 @@ import numpy as np
 import scipy.io
 from sklearn import decomposition
 from sklearn import linear_model
-from sklearn import pipeline
+from sklearn import pipeline as sk_pipeline
 from sklearn import preprocessing
 import tensorflow_datasets as tfds
+
+from csvae_jax.data import pipeline
 
 LABEL_NAMES = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 RESOLUTIONS = {"48x48": 48, "96x96": 96}
@@ -180,10 +182,10 @@ def _features(images: np.ndarray) -> np.ndarray:
 
 
 def _fit_classifier(features: np.ndarray, labels: np.ndarray, pca_components: int,
-                    seed: int) -> pipeline.Pipeline:
+                    seed: int) -> sk_pipeline.Pipeline:
   """Standardised pixels -> PCA -> multinomial logistic regression, fitted to (features, labels)."""
   components = min(pca_components, *features.shape)
-  return pipeline.make_pipeline(
+  return sk_pipeline.make_pipeline(
       preprocessing.StandardScaler(), decomposition.PCA(components, random_state=seed),
       linear_model.LogisticRegression(max_iter=2000)).fit(features, labels)
 
@@ -345,10 +347,4 @@ def load(manual_dir: str, data_dir: str,
       manual_dir=os.path.expanduser(manual_dir)))
   logging.info("TFD %s from %s: classifier accuracy %.3f, %s", resolution, builder.data_dir,
                builder.info.metadata["classifier_accuracy"], builder.info.metadata["counts"])
-  splits = {}
-  for split in SPLITS:
-    batches = list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).batch(1024)))
-    splits[split] = {"x": np.concatenate([b["image"] for b in batches]),
-                     "y": np.concatenate([b["labels"] for b in batches]),
-                     "identity": np.concatenate([b["identity"] for b in batches])}
-  return splits, LABEL_NAMES
+  return pipeline.read_prepared(builder, SPLITS), LABEL_NAMES
