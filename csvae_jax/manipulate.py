@@ -5,11 +5,13 @@
   glasses_on = csvae_jax.switch_attribute(model, images, labels, "Eyeglasses")   # same shape/dtype
   styles = csvae_jax.switch_attribute(model, images, labels, "Eyeglasses", point=grid)  # [P, B, ...]
 
-| kind                  | switching attribute j to on (off)                                         |
-| vae                   | z = mu(x) - m_j[y_j] + m_j[on]: the mean encodings of training examples   |
-| condvae, condvae_info | decode mu(x[, y]) with y_j = p (default 1 for on, 0 for off)               |
-| csvae                 | decode z = mu_phi1(x) with w_j = p (default: the validation mean of         |
-|                       | mu_phi2^j over examples with the attribute; off: the absent prior's mean)  |
+| kind                  | switching attribute j to on (off)                                    |
+| vae                   | z = mu(x) + t (m_j[on] - m_j[y_j]), m: the mean encodings of training |
+|                       | examples with y_j = 0, 1 (TFD: m_i, x's class); t = point, default 1 |
+| condvae, condvae_info | decode mu(x[, y]) with y_j = p (default 1 for on, 0 for off)          |
+| csvae                 | decode z = mu_phi1(x) with w_j = p (default: the validation mean of   |
+|                       | mu_phi2^j over examples with the attribute; off: the absent prior's  |
+|                       | mean)                                                                 |
 """
 
 import json
@@ -123,8 +125,9 @@ def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.nda
     attribute: a name (e.g. "Eyeglasses"), an index, or a sequence of them to edit together.
     on: switch on (True) or off (False); one per attribute for a sequence.
     point: CSVAE: a point of W_j [Dw] or a batch of points [P, Dw]; CondVAE(-info): the value p
-      (a scalar or [P]). For several attributes, a sequence with one entry (or None) each; batches
-      of points must then have the same P. None: the defaults in the module docstring.
+      (a scalar or [P]); VAE: the scale t of the mean shift (a scalar or [P]). For several
+      attributes, a sequence with one entry (or None) each; batches of points must then have the
+      same P. None: the defaults in the module docstring.
     exclusive: labels are mutually exclusive (TFD), so switching one on turns the others off;
       default True for TFD.
 
@@ -159,9 +162,16 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
   z = latents["z_mu"]
   if spec.kind == "vae":
     z_mean = np.asarray(switch_points(model)["z_mean"], np.float32)  # [k, 2, Dz]
-    for j, on, _ in edits:
-      z = z - z_mean[j][y[:, j].astype(int)] + z_mean[j][int(on)]
-    return model.decode(z)[None]
+    scales = [np.atleast_1d(np.asarray(1.0 if p is None else p, np.float32)) for _, _, p in edits]
+    outs = []
+    for i in range(max(len(s) for s in scales)):
+      z_new = z
+      for (j, on, _), s in zip(edits, scales):
+        # From the mean of the examples like x (its class, for exclusive labels) to the target's.
+        source = z_mean[y.argmax(1), 1] if exclusive and on else z_mean[j][y[:, j].astype(int)]
+        z_new = z_new + s[min(i, len(s) - 1)] * (z_mean[j][int(on)] - source)
+      outs.append(model.decode(z_new))
+    return np.stack(outs)
   if spec.kind in ("condvae", "condvae_info"):
     values = [np.atleast_1d(np.asarray(float(on) if p is None else p, np.float32))
               for _, on, p in edits]
@@ -243,3 +253,39 @@ def style_figures(model: trained_model.TrainedModel, split: dict[str, np.ndarray
     paths.append(os.path.join(out_dir, "attribute_product.png"))
     plots.save_image_grid(paths[-1], images, 2 + num_styles)
   return paths
+
+
+_KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info",
+               "csvae": "CSVAE"}
+
+
+def kinds_figure(models: dict[str, trained_model.TrainedModel], split: dict[str, np.ndarray],
+                 attribute: Attribute, path: str, num_points: int = 7) -> None:
+  """The paper's Figs. 3 and 4: one subject without `attribute`, switched on by each model at
+  `num_points` points (VAE t and CondVAE(-info) p in [0, 3]; CSVAE along the first principal
+  direction of its W_j posterior, +-2 sd), with the CSVAE posterior and points; a PNG at `path`.
+
+  Args:
+    models: {kind: model}, all trained on the data of `split` (uint8 images).
+  """
+  first = next(iter(models.values()))
+  j = attribute_index(first, attribute)
+  x, y = split["x"], split["y"]
+  absent = np.flatnonzero(y[:, j] == 0)
+  subject = int(absent[np.argmin(y[absent].sum(1))])
+  rows, labels = {}, {}
+  w, present, w_points = np.zeros((0, 0)), np.zeros(0, bool), np.zeros((0, 2))
+  for kind, model in models.items():
+    if model.spec.has_w:
+      points = principal_points(model, j, x[:512], y[:512], num_components=1,
+                                steps=np.linspace(-2, 2, num_points))
+      labels[kind] = f"{_KIND_NAMES[kind]}: w_j along its first principal direction"
+      if model.spec.w_dim == 2:
+        w = model.encode(x, y)["w_mu"].reshape(len(x), model.spec.num_labels, 2)[:, j]
+        present, w_points = y[:, j] == 1, points
+    else:
+      points = np.linspace(0.0, 3.0, num_points, dtype=np.float32)
+      labels[kind] = f"{_KIND_NAMES[kind]}: {'t' if kind == 'vae' else 'p'} from 0 to 3"
+    rows[kind] = switch_attribute(model, x[subject] / 255.0, y[subject], j, point=points)
+  plots.plot_kinds(path, x[subject] / 255.0, rows, labels, w, present, w_points,
+                   first.spec.label_names[j])

@@ -100,3 +100,46 @@ def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
   ax.set_title("decoded at the grid (w1 across, w2 up)")
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
+               row_labels: dict[str, str], w: np.ndarray, present: np.ndarray,
+               w_points: np.ndarray, attribute: str) -> None:
+  """Paper Figures 3 and 4: one subject with an attribute switched on by each model kind at a
+  range of points, beside the CSVAE's test posterior in W_j with its points (when dw = 2).
+
+  Args:
+    path: PNG file to write.
+    subject: [H, W, C] the input, in [0, 1].
+    rows: {kind: [P, H, W, C] edits in [0, 1]}, one row each, in order.
+    row_labels: {kind: a label for its row (model and points)}.
+    w: [N, 2] CSVAE posterior means of test examples (or [N, 0]: no scatter); present: [N] bool.
+    w_points: [P, 2] the CSVAE's points.
+    attribute: its name, for the title.
+  """
+  num_points = max(len(r) for r in rows.values())
+  scatter = w.shape[1] == 2
+  width = 1.1 * (num_points + 1) + (3.6 if scatter else 0)
+  fig = plt.figure(figsize=(width, 1.3 * len(rows) + 0.6))
+  grid = fig.add_gridspec(len(rows), num_points + 1 + (3 if scatter else 0), wspace=0.05,
+                          hspace=0.35, left=0.02, right=0.95, bottom=0.04, top=0.86)
+  for r, (kind, edits) in enumerate(rows.items()):
+    for c, image in enumerate([subject, *edits]):
+      ax = fig.add_subplot(grid[r, c])
+      ax.imshow(np.clip(image.squeeze(-1) if image.shape[-1] == 1 else image, 0, 1), cmap="gray",
+                vmin=0, vmax=1)
+      ax.set_xticks([])
+      ax.set_yticks([])
+      if c == 1:
+        ax.set_title(row_labels[kind], fontsize=8, loc="left")
+      if c == 0 and r == 0:
+        ax.set_ylabel("input", fontsize=8)
+  if scatter:
+    ax = fig.add_subplot(grid[:, num_points + 1:])
+    ax.scatter(w[:, 0], w[:, 1], c=np.where(present, "tab:red", "tab:blue"), s=2, alpha=0.4)
+    ax.plot(w_points[:, 0], w_points[:, 1], "k+-", markersize=8)
+    ax.set_title(f"CSVAE: W of {attribute} (red: present)", fontsize=9)
+    ax.yaxis.tick_right()
+  fig.suptitle(f"Switching {attribute} on, one subject, each model kind")
+  fig.savefig(path, dpi=80)
+  plt.close(fig)

@@ -64,6 +64,29 @@ def test_condvae_range_of_p(trained):
   assert edited.shape == (4, *split["x"].shape)
 
 
+def test_vae_scales_its_mean_shift(trained):
+  models_by_kind, split = trained
+  model = models_by_kind["vae"]
+  x, y = split["x"] / 255.0, split["y"]
+  edited = csvae_jax.switch_attribute(model, x, y, "Eyeglasses", point=np.array([0.0, 1.0]))
+  assert edited.shape == (2, *x.shape)
+  np.testing.assert_allclose(edited[0], model.reconstruct(x, y), atol=1e-5)  # t = 0: no shift
+  np.testing.assert_allclose(edited[1], csvae_jax.switch_attribute(model, x, y, "Eyeglasses"),
+                             atol=1e-5)  # t = 1: the default
+  points = manipulate.switch_points(model)["z_mean"][0]  # Eyeglasses: [2, Dz]
+  z = model.encode(x, y)["z_mu"] + 2.0 * (np.array(points[1]) - np.array(points)[
+      y[:, 0].astype(int)])
+  np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, 0, point=2.0),
+                             model.decode(z), atol=1e-5)
+
+
+def test_kinds_figure_shows_every_kind(trained, tmp_path):
+  models_by_kind, split = trained
+  manipulate.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "kinds.png"),
+                          num_points=3)
+  assert (tmp_path / "kinds.png").stat().st_size > 10_000
+
+
 def test_default_points_are_computed_once_and_kept_in_the_workdir(trained):
   model = trained[0]["csvae"]
   points = manipulate.switch_points(model)
