@@ -1,6 +1,7 @@
-"""Evaluates the model in --workdir: metrics and figures into --workdir/eval.
+"""Evaluates the model in --workdir: metrics, the paper's tables and figures into --workdir/eval.
 
   python eval.py --config configs/swiss_roll.py --workdir /tmp/swiss_roll
+  python eval.py --config configs/procedural.py --workdir runs/procedural   # + table1/2.{md,json}
 """
 
 import os
@@ -18,6 +19,10 @@ from csvae_jax import evaluate
 config_flags.DEFINE_config_file("config", None, "Config file the model was trained with.",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "The training run's directory.")
+flags.DEFINE_string("classifier_dir", "",
+                    "Image data: where the attribute classifier of Table 1 is kept (trained there "
+                    "once, reused later); default WORKDIR/classifier. Share one between runs on "
+                    "the same data.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -25,7 +30,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.INFO)
-  evaluate.evaluate(flags.FLAGS.config, flags.FLAGS.workdir)
+  evaluate.evaluate(flags.FLAGS.config, flags.FLAGS.workdir, flags.FLAGS.classifier_dir)
 
 
 if __name__ == "__main__":

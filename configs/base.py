@@ -68,4 +68,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict()
   config.eval.probe_max_train = 10_000   # Training-set latent means used to fit the probes.
   config.eval.max_examples = 2_000       # Held-out examples of the periodic eval during training.
+  # The attribute classifier of Method 1 (images only): trained once, kept beside the model.
+  config.eval.classifier_channels = (16, 32, 64, 128)
+  config.eval.classifier_steps = 1_000
+  config.eval.classifier_batch_size = 64
+  config.eval.classifier_learning_rate = 1e-3
   return config

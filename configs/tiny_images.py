@@ -15,4 +15,5 @@ def get_config():
   config.train.num_steps, config.train.batch_size = 20, 16
   config.train.log_every = config.train.eval_every = config.train.ckpt_every = 10
   config.eval.probe_max_train = 128
+  config.eval.classifier_channels, config.eval.classifier_steps = (8, 16), 50
   return config

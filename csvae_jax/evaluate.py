@@ -1,5 +1,6 @@
 """Evaluation of a trained model on its dataset's held-out split: reconstruction, label probes on
-the latent spaces, the adversary's accuracy, and the paper's Figure 2 for vector data."""
+the latent spaces, the adversary's accuracy, the paper's Figure 2 for vector data and, for images,
+its Tables 1 and 2 with the figures of attribute manipulation."""
 
 import json
 import os
@@ -12,9 +13,11 @@ from sklearn import metrics as sk_metrics
 from sklearn import pipeline
 from sklearn import preprocessing
 
+from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
 from csvae_jax import manipulate
 from csvae_jax import plots
+from csvae_jax import tables
 from csvae_jax import trained_model
 
 
@@ -35,9 +38,52 @@ def probe_accuracy(train_features: np.ndarray, train_y: np.ndarray,
   return float(np.mean(scores))
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+def _write(out_dir: str, name: str, table: dict, markdown: str = "") -> None:
+  with open(os.path.join(out_dir, name + ".json"), "w") as f:
+    json.dump(table, f, indent=2)
+  if markdown:
+    with open(os.path.join(out_dir, name + ".md"), "w") as f:
+      f.write(markdown)
+
+
+def write_tables(config: ml_collections.ConfigDict, model: trained_model.TrainedModel,
+                 dataset: data_lib.Dataset, out_dir: str, classifier_dir: str) -> dict:
+  """The paper's Tables 1 and 2 for an image model: `table1.{md,json}`, `table2.{md,json}` (data
+  with identities) and `styles.json` (data with known styles: `tables.style_coverage` of each
+  attribute) in `out_dir`. The classifier is loaded from `classifier_dir`, or trained there once.
+
+  Returns:
+    {"table1": ..., "table2": ..., "styles": ...} as written (the latter two where they apply).
+  """
+  exclusive = config.data.name == "tfd"
+  splits = dataset.splits
+  clf = classifier_lib.load_or_train(config, classifier_dir, splits, dataset.label_names,
+                                     exclusive)
+  test, validation = splits["test"], splits.get("validation", splits["test"])
+  edit = tables.model_edit(model, exclusive)
+  name = config.data.name + (f"/{config.data.subset}" if config.data.name == "celeba" else "")
+  meta = {"dataset": name, "model": model.spec.kind, "seed": config.seed, "step": model.step,
+          "classifier": clf.metrics}
+  out = {"table1": {**meta, **tables.method1(clf, test, edit, config.eval.max_examples)}}
+  _write(out_dir, "table1", out["table1"], tables.table1_markdown(out["table1"]))
+  if tables.has_identities(test) and tables.has_identities(validation):
+    out["table2"] = {**meta, **tables.method2(model, validation, test, exclusive, edit)}
+    _write(out_dir, "table2", out["table2"], tables.table2_markdown(out["table2"]))
+  if clf.net.num_styles:
+    out["styles"] = {**meta, **{
+        attribute: tables.style_coverage(clf, test, j, tables.style_points(model, j, validation),
+                                         edit)
+        for j, attribute in enumerate(dataset.label_names)}}
+    _write(out_dir, "styles", out["styles"])
+  return out
+
+
+def evaluate(config: ml_collections.ConfigDict, workdir: str,
+             classifier_dir: str = "") -> dict[str, float]:
   """Writes `workdir/eval/metrics.json` and a figure: `workdir/eval/latent_projections.png` for
-  3-D data (the paper's Figure 2), `workdir/eval/reconstructions.png` for images.
+  3-D data (the paper's Figure 2), `workdir/eval/reconstructions.png` for images. Image models
+  also get the paper's tables (`write_tables`; the classifier kept in `classifier_dir`, by default
+  `workdir/classifier`) and, for CSVAE, the style figures of `manipulate.style_figures`.
 
   Metrics on the test split: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
   (per-coordinate MSE over the data's per-coordinate variance, averaged), `z_label_probe_accuracy`,
@@ -45,7 +91,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
   training-set latent means), `adversary_accuracy` (kinds with an adversary, on z means).
   """
   model = trained_model.load(workdir)
-  splits = data_lib.load_dataset(config.data).splits
+  dataset = data_lib.load_dataset(config.data)
+  splits = dataset.splits
   train, test = splits["train"], splits["test"]
   train = {k: v[:config.eval.probe_max_train] for k, v in train.items()}
   train_latents = model.encode(train["x"], train["y"])
@@ -83,6 +130,8 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float
                                x_hat[:32].reshape(-1, *model.spec.x_shape), title)
     if model.spec.has_w:
       manipulate.style_figures(model, test, out_dir)
+    write_tables(config, model, dataset, out_dir,
+                 classifier_dir or os.path.join(workdir, "classifier"))
   elif x_flat.shape[1] == 3:
     names = [f"z{i + 1}" for i in range(model.spec.z_dim)]
     latents = [test_latents["z_mu"]]

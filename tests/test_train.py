@@ -122,4 +122,7 @@ def test_procedural_images_train_and_evaluate(tmp_path):
   results = evaluate.evaluate(config, str(tmp_path / "run"))
   assert 0 < results["recon_mse"] < 0.2 and "w_label_probe_accuracy" in results
   assert (tmp_path / "run" / "eval" / "reconstructions.png").stat().st_size > 5_000
+  for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json"):
+    assert (tmp_path / "run" / "eval" / name).exists(), name
+  assert (tmp_path / "run" / "classifier" / "classifier.json").exists()
   assert os.listdir(tmp_path / "data")  # rendered once, cached for the next run

@@ -1,0 +1,272 @@
+"""The paper's quantitative evaluation (5.4, DESIGN.md section 3) of one trained image model.
+
+- `method1` (Table 1): the share of switched test images that the classifier C assigns the target.
+- `method2` (Table 2): target-changed, original-changed and target-original MSE over pairs of one
+  identity with and without the attribute, the point p_j chosen on the validation split.
+- `style_coverage`: how many of the generator's styles of an attribute a model's edits reach.
+
+Every function takes an `edit(x, y, j, on, point)` (default: `manipulate.switch_attribute`), so the
+numbers are those of the edits and nothing else. Images are uint8 [N, H, W, C] throughout; MSEs are
+means over pixels and channels of images scaled to [0, 1].
+"""
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from csvae_jax import classifier as classifier_lib
+from csvae_jax import manipulate
+from csvae_jax import trained_model
+from csvae_jax.data import procedural
+
+# edit(x uint8 [B, ...], y [B, k], attribute index, on, point or batch of points or None)
+#   -> uint8 [B, ...] ([P, B, ...] for a batch of P points).
+Edit = Callable[[np.ndarray, np.ndarray, int, bool, Any], np.ndarray]
+_P_RANGE = np.linspace(0.0, 3.0, 13, dtype=np.float32)  # CondVAE(-info) p, VAE t: paper's [0, 3]
+
+
+def model_edit(model: trained_model.TrainedModel, exclusive: bool) -> Edit:
+  """The G_ij of `model` (paper 4.3) as an `Edit`."""
+  def edit(x, y, j, on, point=None):
+    return manipulate.switch_attribute(model, x, y, j, on=on, point=point, exclusive=exclusive)
+  return edit
+
+
+def switches(label_names, exclusive: bool) -> list[dict[str, Any]]:
+  """The switches to score: each attribute on->off and off->on, or (exclusive labels) every class
+  to every other. Each is {"attribute", "from", "to"} (names) plus "j" (the target's column),
+  "on" and, for exclusive labels, "source" (the class switched from)."""
+  if exclusive:
+    return [{"attribute": target, "from": source, "to": target, "j": j, "on": True, "source": i}
+            for j, target in enumerate(label_names) for i, source in enumerate(label_names)
+            if i != j]
+  return [{"attribute": name, "from": before, "to": after, "j": j, "on": on}
+          for j, name in enumerate(label_names)
+          for on, before, after in ((False, "present", "absent"), (True, "absent", "present"))]
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+  return {k: row[k] for k in ("attribute", "from", "to")}
+
+
+def _sources(y: np.ndarray, row: dict[str, Any]) -> np.ndarray:
+  """Indices of the examples the switch applies to: [N] int."""
+  if "source" in row:
+    return np.flatnonzero(y.argmax(1) == row["source"])
+  return np.flatnonzero(y[:, row["j"]] == (0 if row["on"] else 1))
+
+
+def _hits(clf: classifier_lib.TrainedClassifier, images: np.ndarray,
+          row: dict[str, Any]) -> np.ndarray:
+  """bool [B]: whether C assigns the images the switch's target."""
+  predicted = clf.predicted_labels(images)
+  if clf.exclusive:
+    return predicted == row["j"]
+  return predicted[:, row["j"]] == int(row["on"])
+
+
+def method1(clf: classifier_lib.TrainedClassifier, split: dict[str, np.ndarray], edit: Edit,
+            max_examples: int = 1024) -> dict[str, Any]:
+  """Table 1: per switch, the share of edited test images C assigns the target ("accuracy"),
+  beside the share of the unedited ones it already does ("unedited").
+
+  Returns:
+    {"rows": [{"attribute", "from", "to", "examples", "accuracy", "unedited"}],
+     "mean_accuracy": the mean over rows}.
+  """
+  rows = []
+  for row in switches(clf.label_names, clf.exclusive):
+    idx = _sources(split["y"], row)[:max_examples]
+    if not len(idx):
+      continue
+    x, y = split["x"][idx], split["y"][idx]
+    edited = edit(x, y, row["j"], row["on"], None)
+    rows.append({**_public(row), "examples": int(len(idx)),
+                 "accuracy": float(np.mean(_hits(clf, edited, row))),
+                 "unedited": float(np.mean(_hits(clf, x, row)))})
+  return {"rows": rows, "mean_accuracy": float(np.mean([r["accuracy"] for r in rows]))}
+
+
+def has_identities(split: dict[str, np.ndarray]) -> bool:
+  """Whether Method 2 can run: generator factors to re-render, or known identities."""
+  return "factor/skin_tone" in split or bool(np.any(split.get("identity", np.array([-1])) >= 0))
+
+
+def pairs(split: dict[str, np.ndarray], row: dict[str, Any], label_names,
+          max_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+  """Pairs (x1, x2) of one identity before and after the switch.
+
+  On the procedural faces x2 is the generator's re-render of x1 with the attribute switched (its
+  stored style and params); elsewhere x2 is another image of the same identity whose labels are
+  those of x1 switched.
+
+  Returns:
+    (indices of x1 in split [P], x2 uint8 [P, H, W, C]).
+  """
+  sources = _sources(split["y"], row)
+  if "factor/skin_tone" in split:
+    idx = sources[:max_pairs]
+    sub = {k: v[idx] for k, v in split.items()}
+    attributes = procedural.attribute_factors(sub)
+    attributes[label_names[row["j"]]][:] = int(row["on"])
+    return idx, procedural.rerender(sub, attributes, split["x"].shape[1])
+  y, identity = split["y"], split["identity"]
+  targets = y.copy()
+  if "source" in row:
+    targets[:] = 0
+  targets[:, row["j"]] = float(row["on"])
+  by_identity: dict[int, list[int]] = {}
+  for i in np.flatnonzero(identity >= 0):
+    by_identity.setdefault(int(identity[i]), []).append(int(i))
+  first, second = [], []
+  for i in sources:
+    match = [m for m in by_identity.get(int(identity[i]), ()) if np.array_equal(y[m], targets[i])]
+    if match:
+      first.append(i)
+      second.append(match[0])
+    if len(first) == max_pairs:
+      break
+  return np.asarray(first, np.int64), split["x"][np.asarray(second, np.int64)]
+
+
+def candidate_points(model: trained_model.TrainedModel, row: dict[str, Any],
+                     validation: dict[str, np.ndarray]) -> np.ndarray:
+  """The points p_j Method 2 searches: CSVAE a 5x5 grid of W_j (principal directions for dw > 2)
+  and its default point when switching on, the absent prior mean and the validation mean of the
+  absent examples when switching off; CondVAE(-info) p in [0, 3] (on) or [-2, 1] (off); VAE the
+  scale t of the mean shift in [0, 3].
+
+  Returns:
+    float32 [P, Dw] (CSVAE) or [P].
+  """
+  spec, j = model.spec, row["j"]
+  if spec.kind == "vae":
+    return _P_RANGE
+  if spec.kind in ("condvae", "condvae_info"):
+    return _P_RANGE if row["on"] else _P_RANGE - 2.0
+  if row["on"]:
+    if spec.w_dim == 2:
+      grid = manipulate.w_grid(model, 5)
+    else:
+      grid = manipulate.principal_points(model, j, validation["x"], validation["y"], 2,
+                                         (-2, -1, 0, 1, 2))
+    default = np.asarray(manipulate.switch_points(model)["w_present"][j], np.float32)
+    return np.concatenate([default[None], grid])
+  absent = validation["y"][:, j] == 0
+  w = model.encode(validation["x"][absent], validation["y"][absent])["w_mu"]
+  w = w.reshape(len(w), spec.num_labels, spec.w_dim)[:, j]
+  return np.stack([np.full(spec.w_dim, spec.w_absent_mean, np.float32), w.mean(0)])
+
+
+def _mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+  """Per-image MSE of uint8 images in [0, 1] units: [..., H, W, C] -> [...]."""
+  diff = (a.astype(np.float32) - b.astype(np.float32)) / 255.0
+  return np.mean(diff ** 2, axis=(-3, -2, -1))
+
+
+def method2(model: trained_model.TrainedModel, validation: dict[str, np.ndarray],
+            test: dict[str, np.ndarray], exclusive: bool, edit: Optional[Edit] = None,
+            max_pairs: int = 256, max_search_pairs: int = 128) -> dict[str, Any]:
+  """Table 2: for each switch, the point minimising target-changed MSE on (up to
+  `max_search_pairs`) validation pairs, then on (up to `max_pairs`) test pairs MSE(x2, G(x1, p))
+  "target_changed", MSE(x1, G(x1, p)) "original_changed" and
+  MSE(x2, x1) "target_original".
+
+  Returns:
+    {"rows": [{"attribute", "from", "to", "pairs", "point", "target_changed", "original_changed",
+     "target_original"}], "mean": the three MSEs averaged over rows}.
+  """
+  edit = edit or model_edit(model, exclusive)
+  names = model.spec.label_names
+  rows = []
+  for row in switches(names, exclusive):
+    idx, targets = pairs(validation, row, names, max_search_pairs)
+    test_idx, test_targets = pairs(test, row, names, max_pairs)
+    if not len(idx) or not len(test_idx):
+      continue
+    points = candidate_points(model, row, validation)
+    edited = edit(validation["x"][idx], validation["y"][idx], row["j"], row["on"], points)
+    best = points[int(np.argmin(_mse(edited, targets[None]).mean(1)))]
+    x1 = test["x"][test_idx]
+    changed = edit(x1, test["y"][test_idx], row["j"], row["on"], best)
+    rows.append({**_public(row), "pairs": int(len(test_idx)),
+                 "point": np.asarray(best).tolist(),
+                 "target_changed": float(_mse(test_targets, changed).mean()),
+                 "original_changed": float(_mse(x1, changed).mean()),
+                 "target_original": float(_mse(test_targets, x1).mean())})
+  keys = ("target_changed", "original_changed", "target_original")
+  return {"rows": rows, "mean": {k: float(np.mean([r[k] for r in rows])) for k in keys}}
+
+
+def style_points(model: trained_model.TrainedModel, j: int,
+                 validation: dict[str, np.ndarray]) -> np.ndarray:
+  """The points whose edits are searched for styles: CSVAE the 5x5 W grid (5x5 principal points
+  for dw > 2), CondVAE(-info) and VAE 25 values of p (t) in the paper's [0, 3]."""
+  if not model.spec.has_w:
+    return np.linspace(0.0, 3.0, 25, dtype=np.float32)
+  if model.spec.w_dim == 2:
+    return manipulate.w_grid(model, 5)
+  return manipulate.principal_points(model, j, validation["x"], validation["y"], 2,
+                                     (-2, -1, 0, 1, 2))
+
+
+def style_coverage(clf: classifier_lib.TrainedClassifier, split: dict[str, np.ndarray], j: int,
+                   points: np.ndarray, edit: Edit, num_subjects: int = 64) -> dict[str, Any]:
+  """The generator's styles of attribute j that edits at `points` reach, as C's style head sees
+  them, on `num_subjects` faces without the attribute.
+
+  Returns:
+    {"points": P, "styles_per_subject": the mean over subjects of the distinct styles among its
+     edits that C calls present, "styles_by_point": the styles that some point gives a majority of
+     subjects, "present_share": the share of edits C calls present,
+     "style_share": [S] the share of all edits that are present in each style}.
+  """
+  idx = np.flatnonzero(split["y"][:, j] == 0)[:num_subjects]
+  edited = edit(split["x"][idx], split["y"][idx], j, True, points)  # [P, N, H, W, C]
+  out = clf.predict(edited.reshape(-1, *edited.shape[2:]))
+  present = (out["labels"][:, j] > 0.5).reshape(len(points), len(idx))
+  style = out["styles"][:, j].reshape(len(points), len(idx))
+  num_styles = clf.net.num_styles[j]
+  in_style = np.stack([present & (style == s) for s in range(num_styles)])  # [S, P, N]
+  return {"points": int(len(points)),
+          "styles_per_subject": float(in_style.any(1).sum(0).mean()),
+          "styles_by_point": int(np.sum((in_style.mean(2) >= 0.5).any(1))),
+          "present_share": float(present.mean()),
+          "style_share": in_style.mean((1, 2)).tolist()}
+
+
+def table1_markdown(table: dict[str, Any]) -> str:
+  """Table 1 of one model as Markdown."""
+  lines = [_header(table, "Method 1: the classifier's accuracy on switched test images"),
+           "| attribute | from | to | examples | accuracy | unedited |",
+           "|---|---|---|---|---|---|"]
+  lines += [f"| {r['attribute']} | {r['from']} | {r['to']} | {r['examples']} | "
+            f"{r['accuracy']:.3f} | {r['unedited']:.3f} |" for r in table["rows"]]
+  lines.append(f"\nMean accuracy: {table['mean_accuracy']:.3f}. (unedited: the share of the "
+               "same images before the edit that the classifier already assigns the target.)")
+  return "\n".join(lines) + "\n"
+
+
+def table2_markdown(table: dict[str, Any]) -> str:
+  """Table 2 of one model as Markdown."""
+  lines = [_header(table, "Method 2: MSE against the same identity with the target attribute"),
+           "| attribute | from | to | pairs | point | target-changed | original-changed | "
+           "target-original |", "|---|---|---|---|---|---|---|---|"]
+  for r in table["rows"]:
+    point = np.round(np.asarray(r["point"], np.float64), 2).tolist()
+    lines.append(f"| {r['attribute']} | {r['from']} | {r['to']} | {r['pairs']} | {point} | "
+                 f"{r['target_changed']:.5f} | {r['original_changed']:.5f} | "
+                 f"{r['target_original']:.5f} |")
+  m = table["mean"]
+  lines.append(f"| mean | | | | | {m['target_changed']:.5f} | {m['original_changed']:.5f} | "
+               f"{m['target_original']:.5f} |")
+  lines.append("\nMSE per pixel and channel, images in [0, 1]; the point minimises target-changed "
+               "on the validation pairs.")
+  return "\n".join(lines) + "\n"
+
+
+def _header(table: dict[str, Any], title: str) -> str:
+  accuracy = table["classifier"].get("label_accuracy")
+  return (f"# {title}\n\n{table['model']} on {table['dataset']}, seed {table['seed']}, "
+          f"checkpoint step {table['step']}; classifier test accuracy "
+          f"{'n/a' if accuracy is None else f'{accuracy:.3f}'}.\n")

@@ -1,0 +1,177 @@
+"""The attribute classifier and the paper's Tables 1 and 2 (Method 1, Method 2)."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from configs import tiny_images
+import csvae_jax
+from csvae_jax import classifier as classifier_lib
+from csvae_jax import data as data_lib
+from csvae_jax import evaluate
+from csvae_jax import tables
+from csvae_jax import trainer
+from csvae_jax.data import procedural
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts"))
+import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def _config(data_dir):
+  config = tiny_images.get_config()
+  config.data.data_dir = str(data_dir)
+  config.data.num_train, config.data.num_validation, config.data.num_test = 1024, 128, 256
+  config.eval.classifier_channels = (8, 16, 32)
+  config.eval.classifier_steps = 400
+  return config
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  """(config, dataset, classifier, CSVAE model) on 32x32 procedural faces."""
+  root = tmp_path_factory.mktemp("tables")
+  config = _config(root / "data")
+  config.model.kind = "csvae"
+  dataset = data_lib.load_dataset(config.data)
+  clf = classifier_lib.load_or_train(config, str(root / "classifier"), dataset.splits,
+                                     dataset.label_names)
+  trainer.train_and_evaluate(config, str(root / "csvae"))
+  return config, dataset, clf, csvae_jax.load(str(root / "csvae")), root
+
+
+def test_classifier_learns_labels_and_styles(trained):
+  _, _, clf, _, _ = trained
+  # Chance: 0.5 for the labels, 1/3 for the styles.
+  assert clf.metrics["label_accuracy"] > 0.9, clf.metrics
+  for name in procedural.LABEL_NAMES:
+    assert clf.metrics[f"style_accuracy/{name}"] > 0.6, clf.metrics
+
+
+def test_classifier_is_kept_and_reused_and_guards_its_settings(trained):
+  config, _, clf, _, root = trained
+  again = classifier_lib.load_or_train(config, str(root / "classifier"))  # no data: must load
+  assert again.metrics == clf.metrics
+  x = trained[1].splits["test"]["x"][:8]
+  np.testing.assert_allclose(again.predict(x)["labels"], clf.predict(x)["labels"], atol=1e-6)
+  config.eval.classifier_steps = 7
+  with pytest.raises(ValueError, match="classifier.classifier_steps: 400 there, 7 here"):
+    classifier_lib.load_or_train(config, str(root / "classifier"))
+  config.eval.classifier_steps = 400
+
+
+def _identity_edit(x, y, j, on, point=None):
+  """An `Edit` of the CSVAE's signature that returns its input (once per point of a batch)."""
+  del y, j, on
+  return np.stack([x] * len(point)) if np.ndim(point) == 2 else x
+
+
+def test_method1_scores_the_edits(trained):
+  _, dataset, clf, _, _ = trained
+  test = dataset.splits["test"]
+  table = tables.method1(clf, test, _identity_edit)
+  predicted = clf.predicted_labels(test["x"])
+  assert len(table["rows"]) == 2 * len(procedural.LABEL_NAMES)
+  for row in table["rows"]:
+    j = procedural.LABEL_NAMES.index(row["attribute"])
+    on = row["to"] == "present"
+    sources = test["y"][:, j] == (0 if on else 1)
+    # An edit that returns its input scores what the classifier says of unedited images: the
+    # share of them it already calls the target, under a half for a classifier better than chance.
+    expected = np.mean(predicted[sources, j] == int(on))
+    assert row["examples"] == sources.sum()
+    assert row["accuracy"] == pytest.approx(expected) == pytest.approx(row["unedited"])
+    assert row["accuracy"] < 0.5
+  # The generator's own switch (a re-render) is what the classifier calls switched.
+  def oracle(x, y, j, on, point=None):
+    del y, point
+    idx = [int(np.flatnonzero((test["x"] == image).all((1, 2, 3)))[0]) for image in x]
+    return tables.pairs({k: v[idx] for k, v in test.items()},
+                        {"j": j, "on": on, "attribute": "", "from": "", "to": ""},
+                        procedural.LABEL_NAMES, len(idx))[1]
+  perfect = tables.method1(clf, test, oracle, max_examples=64)
+  assert perfect["mean_accuracy"] > 0.9
+
+
+def test_method2_numbers_come_from_the_edits(trained):
+  _, dataset, _, model, _ = trained
+  validation, test = dataset.splits["validation"], dataset.splits["test"]
+  table = tables.method2(model, validation, test, False, edit=_identity_edit, max_pairs=32)
+  for row in table["rows"]:
+    assert row["original_changed"] == 0.0
+    assert row["target_changed"] == pytest.approx(row["target_original"])
+    assert row["target_original"] > 0.0  # the re-render differs from the input
+  real = tables.method2(model, validation, test, False, max_pairs=32)
+  assert [r["target_original"] for r in real["rows"]] == pytest.approx(
+      [r["target_original"] for r in table["rows"]])
+  assert all(r["original_changed"] > 0 for r in real["rows"])
+
+
+def test_pairs_from_identities_and_exclusive_switches():
+  rng = np.random.default_rng(0)
+  y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 0]]
+  split = {"x": rng.integers(0, 255, (6, 4, 4, 1), dtype=np.uint8), "y": y,
+           "identity": np.array([7, 7, 7, 8, 9, -1], np.int32)}
+  rows = tables.switches(("a", "b", "c"), exclusive=True)
+  assert len(rows) == 6 and {(r["from"], r["to"]) for r in rows} == {
+      (s, t) for s in "abc" for t in "abc" if s != t}
+  a_to_b = next(r for r in rows if (r["from"], r["to"]) == ("a", "b"))
+  idx, targets = tables.pairs(split, a_to_b, ("a", "b", "c"), 10)
+  # Examples 0, 3 and 5 are "a"; only identity 7 also has a "b" (example 1).
+  assert idx.tolist() == [0]
+  np.testing.assert_array_equal(targets, split["x"][[1]])
+
+
+def test_eval_writes_tables_with_a_stable_schema(trained):
+  config, dataset, _, model, root = trained
+  out = evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"))
+  meta = {"dataset", "model", "seed", "step", "classifier"}
+  with open(root / "table1.json") as f:
+    table1 = json.load(f)
+  assert set(table1) == meta | {"rows", "mean_accuracy"}
+  assert set(table1["rows"][0]) == {"attribute", "from", "to", "examples", "accuracy",
+                                    "unedited"}
+  assert table1["step"] == model.step and table1["seed"] == config.seed
+  with open(root / "table2.json") as f:
+    table2 = json.load(f)
+  assert set(table2) == meta | {"rows", "mean"}
+  assert set(table2["rows"][0]) == {"attribute", "from", "to", "pairs", "point", "target_changed",
+                                    "original_changed", "target_original"}
+  assert (root / "table1.md").read_text().count("\n| ") == 1 + 6
+  with open(root / "styles.json") as f:
+    styles = json.load(f)
+  assert set(styles) == meta | set(procedural.LABEL_NAMES)
+  assert set(styles["Eyeglasses"]) == {"points", "styles_per_subject", "styles_by_point",
+                                       "present_share", "style_share"}
+  summary = compare.summarise({"csvae": [out, out]}, exclusive=False)
+  assert set(summary) == {"table1", "table2", "styles"}
+  assert summary["table1"]["csvae"]["mean"]["std"] == 0.0
+  assert summary["table1"]["csvae"]["mean"]["mean"] == pytest.approx(table1["mean_accuracy"])
+
+
+def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
+  """TFD's setting: one-hot labels, a softmax classifier, every class switched to every other."""
+  rng = np.random.default_rng(0)
+  def split(n):
+    label = rng.integers(0, 3, n)
+    x = rng.integers(0, 60, (n, 16, 16, 1)).astype(np.uint8)
+    for k in range(3):  # class k: a bright bar in the k-th third of the image
+      x[label == k, :, 5 * k:5 * k + 5] += 150
+    return {"x": x, "y": np.eye(3, dtype=np.float32)[label]}
+  splits = {"train": split(512), "test": split(128)}
+  config = _config(tmp_path / "data")
+  config.eval.classifier_steps = 60
+  names = ("anger", "happy", "sad")
+  clf = classifier_lib.load_or_train(config, str(tmp_path / "clf"), splits, names, exclusive=True)
+  assert clf.exclusive and clf.metrics["label_accuracy"] > 0.9, clf.metrics  # chance 1/3
+  def oracle(x, y, j, on, point=None):  # paints the target's bar, removes the others
+    del y, on, point
+    out = x.copy()
+    out[:] = np.minimum(out, 59)
+    out[:, :, 5 * j:5 * j + 5] += 150
+    return out
+  table = tables.method1(clf, splits["test"], oracle)
+  assert len(table["rows"]) == 6 and table["mean_accuracy"] > 0.9
+  assert all(r["unedited"] < 0.1 for r in table["rows"])
