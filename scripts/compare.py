@@ -1,13 +1,16 @@
-"""Trains the four model kinds on one config with the same seeds and budget, evaluates each, and
+r"""Trains the four model kinds on one config with the same seeds and budget, evaluates each, and
 writes the paper's Tables 1 and 2 side by side (mean and standard deviation over seeds).
 
-  python scripts/compare.py --config configs/procedural.py --workdir runs/compare \
-      --seeds 0,1,2 --config.train.num_steps=800
+  python scripts/compare.py --config configs/procedural.py --workdir runs/compare
+  python scripts/compare.py --config configs/procedural.py --workdir runs/compare_short \
+      --seeds 0,1,2 --config.train.num_steps=800 --config.optim.vae.warmup_steps=100 \
+      --config.optim.adversary.warmup_steps=100 --config.eval.probe_max_train=2000
 
-Into --workdir: <kind>/seed<S>/ (each run with its eval/, resumable: rerun the same command after
-an interruption), classifier/ (one attribute classifier, shared by every run), table1.{md,json},
-table2.{md,json}, styles.md (distinct ground-truth styles reached, where the data know them),
-kinds_<attribute>.png (the paper's Figs. 3-4, first seed) and runs.json (wall time of each run).
+The second is the README's reduced budget: about 37 min on 2 CPU cores. The command writes into
+--workdir: each run in KIND/seedS/ with its eval/ (rerun the same command after an interruption
+to resume), classifier/ (one attribute classifier shared by every run), table1.{md,json},
+table2.{md,json}, styles.{md,json} (distinct ground-truth styles reached, where the data know
+them), kinds_ATTRIBUTE.png (the paper's Figs. 3-4, first seed) and runs.json (time of each run).
 """
 
 import copy
