@@ -23,19 +23,29 @@ from csvae_jax import trained_model
 
 def probe_accuracy(train_features: np.ndarray, train_y: np.ndarray,
                    test_features: np.ndarray, test_y: np.ndarray) -> float:
-  """Balanced accuracy of logistic-regression probes (on standardised features), averaged over
-  the k labels.
+  """Balanced accuracy of a logistic-regression probe (on standardised features) of one label.
 
   Args:
-    train_features, test_features: [N, F] latent means. train_y, test_y: [N, k] in {0, 1}.
+    train_features, test_features: [N, F] latent means. train_y, test_y: [N] in {0, 1}.
   """
-  scores = []
-  for i in range(train_y.shape[1]):
-    probe = pipeline.make_pipeline(preprocessing.StandardScaler(),
-                                   linear_model.LogisticRegression(max_iter=1000))
-    probe.fit(train_features, train_y[:, i])
-    scores.append(sk_metrics.balanced_accuracy_score(test_y[:, i], probe.predict(test_features)))
-  return float(np.mean(scores))
+  probe = pipeline.make_pipeline(preprocessing.StandardScaler(),
+                                 linear_model.LogisticRegression(max_iter=1000))
+  probe.fit(train_features, train_y)
+  return float(sk_metrics.balanced_accuracy_score(test_y, probe.predict(test_features)))
+
+
+def _probes(name: str, train_features, train_y, test_features, test_y, label_names,
+            per_label_features: bool = False) -> dict[str, float]:
+  """`name` (the mean over labels) and, for k > 1, `name/<label>`: probes of each label on the
+  latent means [N, F], or with `per_label_features` on label j's own block of F // k columns."""
+  width = train_features.shape[1] // len(label_names)
+  scores = {}
+  for j, label in enumerate(label_names):
+    block = slice(j * width, (j + 1) * width) if per_label_features else slice(None)
+    scores[f"{name}/{label}"] = probe_accuracy(train_features[:, block], train_y[:, j],
+                                               test_features[:, block], test_y[:, j])
+  mean = {name: float(np.mean(list(scores.values())))}
+  return {**mean, **scores} if len(label_names) > 1 else mean
 
 
 def _write(out_dir: str, name: str, table: dict, markdown: str = "") -> None:
@@ -88,7 +98,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
   Metrics on the test split: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
   (per-coordinate MSE over the data's per-coordinate variance, averaged), `z_label_probe_accuracy`,
   `w_label_probe_accuracy` (CSVAE only; balanced accuracy of a logistic regression fitted on
-  training-set latent means), `adversary_accuracy` (kinds with an adversary, on z means).
+  training-set latent means), `w_j_label_probe_accuracy` (CSVAE; label j from W_j alone), each
+  averaged over labels and, for k > 1, per label as `<metric>/<label>`; `adversary_accuracy`
+  (kinds with an adversary, on z means).
   """
   model = trained_model.load(workdir)
   dataset = data_lib.load_dataset(config.data)
@@ -109,12 +121,15 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
       "model": model.spec.kind,
       "recon_mse": float(mse.mean()),
       "relative_recon_mse": float(np.mean(mse / x_flat.var(axis=0))),
-      "z_label_probe_accuracy": probe_accuracy(train_latents["z_mu"], train["y"],
-                                               test_latents["z_mu"], test["y"]),
+      **_probes("z_label_probe_accuracy", train_latents["z_mu"], train["y"],
+                test_latents["z_mu"], test["y"], dataset.label_names),
   }
   if model.spec.has_w:
-    results["w_label_probe_accuracy"] = probe_accuracy(train_latents["w_mu"], train["y"],
-                                                       test_latents["w_mu"], test["y"])
+    results.update(_probes("w_label_probe_accuracy", train_latents["w_mu"], train["y"],
+                           test_latents["w_mu"], test["y"], dataset.label_names))
+    results.update(_probes("w_j_label_probe_accuracy", train_latents["w_mu"], train["y"],
+                           test_latents["w_mu"], test["y"], dataset.label_names,
+                           per_label_features=True))
   if model.adversary_params is not None:
     probs = model.predict_labels_from_z(test_latents["z_mu"])
     results["adversary_accuracy"] = float(np.mean((probs > 0.5) == (test["y"] > 0.5)))

@@ -121,6 +121,9 @@ def test_procedural_images_train_and_evaluate(tmp_path):
   assert int(state.step) == 20
   results = evaluate.evaluate(config, str(tmp_path / "run"))
   assert 0 < results["recon_mse"] < 0.2 and "w_label_probe_accuracy" in results
+  for metric in ("z_label_probe_accuracy", "w_label_probe_accuracy", "w_j_label_probe_accuracy"):
+    per_label = [results[f"{metric}/{name}"] for name in ("Eyeglasses", "Facial_Hair", "Smiling")]
+    assert results[metric] == pytest.approx(np.mean(per_label))
   assert (tmp_path / "run" / "eval" / "reconstructions.png").stat().st_size > 5_000
   for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json"):
     assert (tmp_path / "run" / "eval" / name).exists(), name
