@@ -255,8 +255,8 @@ def style_figures(model: trained_model.TrainedModel, split: dict[str, np.ndarray
   return paths
 
 
-_KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info",
-               "csvae": "CSVAE"}
+KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info",
+              "csvae": "CSVAE"}  # as the paper writes them
 
 
 def kinds_figure(models: dict[str, trained_model.TrainedModel], split: dict[str, np.ndarray],
@@ -279,13 +279,13 @@ def kinds_figure(models: dict[str, trained_model.TrainedModel], split: dict[str,
     if model.spec.has_w:
       points = principal_points(model, j, x[:512], y[:512], num_components=1,
                                 steps=np.linspace(-2, 2, num_points))
-      labels[kind] = f"{_KIND_NAMES[kind]}: w_j along its first principal direction"
+      labels[kind] = f"{KIND_NAMES[kind]}: w_j along its first principal direction"
       if model.spec.w_dim == 2:
         w = model.encode(x, y)["w_mu"].reshape(len(x), model.spec.num_labels, 2)[:, j]
         present, w_points = y[:, j] == 1, points
     else:
       points = np.linspace(0.0, 3.0, num_points, dtype=np.float32)
-      labels[kind] = f"{_KIND_NAMES[kind]}: {'t' if kind == 'vae' else 'p'} from 0 to 3"
+      labels[kind] = f"{KIND_NAMES[kind]}: {'t' if kind == 'vae' else 'p'} from 0 to 3"
     rows[kind] = switch_attribute(model, x[subject] / 255.0, y[subject], j, point=points)
   plots.plot_kinds(path, x[subject] / 255.0, rows, labels, w, present, w_points,
                    first.spec.label_names[j])

@@ -43,9 +43,6 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "config.seed of each run (the data s
 flags.DEFINE_list("kinds", list(models.KINDS), "Model kinds to compare.")
 flags.mark_flags_as_required(["config", "workdir"])
 
-_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info", "csvae": "CSVAE"}
-
-
 def _stats(values: list[float]) -> dict:
   return {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
 
@@ -94,7 +91,8 @@ def _markdown(title: str, note: str, table: dict[str, dict], digits: int) -> str
   lines = [f"# {title}\n", note + "\n", "| model | " + " | ".join(columns) + " |",
            "|---" * (len(columns) + 1) + "|"]
   for kind, row in table.items():
-    lines.append(f"| {_NAMES[kind]} | " + " | ".join(_cell(row[c], digits) for c in columns) + " |")
+    cells = " | ".join(_cell(row[c], digits) for c in columns)
+    lines.append(f"| {manipulate.KIND_NAMES[kind]} | {cells} |")
   return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,5 @@
 """Tests of csvae_jax.data.celeba on fixture folders in the official CelebA formats."""
 
-import hashlib
 import io
 import logging
 import os
@@ -12,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import celeba_fixtures
+import file_snapshot
 from csvae_jax.data import celeba
 
 NUM_IMAGES = 90
@@ -45,17 +45,6 @@ def _expected_labels(attributes: dict[str, int]) -> dict[str, float]:
   return {"Eyeglasses": float(attributes["Eyeglasses"] == 1), "Facial_Hair": float(facial_hair)}
 
 
-def _snapshot(root: str) -> dict[str, tuple[int, str]]:
-  """{path: (mtime_ns, sha256)} of every file under `root`."""
-  snapshot = {}
-  for folder, _, files in os.walk(root):
-    for name in files:
-      path = os.path.join(folder, name)
-      with open(path, "rb") as f:
-        snapshot[path] = (os.stat(path).st_mtime_ns, hashlib.sha256(f.read()).hexdigest())
-  return snapshot
-
-
 def _examples(data_dir: str, subset: str, split: str) -> list[dict]:
   """The prepared examples of one split, with filenames, read through TFDS."""
   builder = celeba.CelebaSubsets(config=subset, data_dir=data_dir)
@@ -68,7 +57,7 @@ def prepared(tmp_path_factory):
   base = tmp_path_factory.mktemp("celeba")
   folder = celeba_fixtures.write_celeba(str(base / "folder"), NUM_IMAGES)
   zipped = celeba_fixtures.write_celeba(str(base / "zipped"), NUM_IMAGES, zip_images=True)
-  before = {root: _snapshot(root) for root in (folder, zipped)}
+  before = {root: file_snapshot.snapshot(root) for root in (folder, zipped)}
   loaded = {}
   for source, root in (("folder", folder), ("zip", zipped)):
     for subset in celeba.SUBSETS:
@@ -177,14 +166,14 @@ def test_stored_images_are_the_preprocessed_source_images(prepared):
 
 def test_user_files_are_not_modified(prepared):
   for root, before in prepared["before"].items():
-    assert _snapshot(root) == before
+    assert file_snapshot.snapshot(root) == before
 
 
 def test_load_prepares_once(prepared, tmp_path):
   data_dir = os.path.join(prepared["data_dir"], "celeba_subsets", "glasses")
-  before = _snapshot(data_dir)
+  before = file_snapshot.snapshot(data_dir)
   splits, _ = celeba.load(str(tmp_path / "no_such_folder"), prepared["data_dir"], "glasses")
-  assert _snapshot(data_dir) == before
+  assert file_snapshot.snapshot(data_dir) == before
   first, _ = prepared["loaded"]["folder", "glasses"]
   np.testing.assert_array_equal(splits["train"]["x"], first["train"]["x"])
 

@@ -1,6 +1,5 @@
 """Tests of csvae_jax.data.tfd on fixture .mat files in the real TFD format."""
 
-import hashlib
 import logging
 import os
 
@@ -8,22 +7,12 @@ import numpy as np
 import pytest
 import scipy.io
 
+import file_snapshot
 import tfd_fixtures
 from csvae_jax.data import tfd
 
 NUM_IMAGES = 300
 SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1}
-
-
-def _snapshot(root: str) -> dict[str, tuple[int, str]]:
-  """{path: (mtime_ns, sha256)} of every file under `root`."""
-  snapshot = {}
-  for folder, _, files in os.walk(root):
-    for name in files:
-      path = os.path.join(folder, name)
-      with open(path, "rb") as f:
-        snapshot[path] = (os.stat(path).st_mtime_ns, hashlib.sha256(f.read()).hexdigest())
-  return snapshot
 
 
 def _arrays(variables: dict[str, np.ndarray]) -> tfd.TfdArrays:
@@ -38,7 +27,7 @@ def prepared(tmp_path_factory):
   """The 48x48 fixture prepared through `load`, the fixture's hidden truth, and its examples."""
   base = tmp_path_factory.mktemp("tfd")
   root = tfd_fixtures.write_tfd(str(base / "manual"), NUM_IMAGES)
-  before = _snapshot(root)
+  before = file_snapshot.snapshot(root)
   data_dir = str(base / "data")
   splits, label_names = tfd.load(root, data_dir)
   truth = tfd_fixtures.make_tfd(NUM_IMAGES)
@@ -212,14 +201,14 @@ def test_labels_stored_as_double_read_the_same(tmp_path):
 
 
 def test_user_files_are_not_modified(prepared):
-  assert _snapshot(prepared["root"]) == prepared["before"]
+  assert file_snapshot.snapshot(prepared["root"]) == prepared["before"]
 
 
 def test_load_prepares_once(prepared, tmp_path):
   prepared_dir = os.path.join(prepared["data_dir"], "toronto_faces", "48x48")
-  before = _snapshot(prepared_dir)
+  before = file_snapshot.snapshot(prepared_dir)
   splits, _ = tfd.load(str(tmp_path / "no_such_folder"), prepared["data_dir"])
-  assert _snapshot(prepared_dir) == before
+  assert file_snapshot.snapshot(prepared_dir) == before
   for split in tfd.SPLITS:
     np.testing.assert_array_equal(splits[split]["x"], prepared["splits"][split]["x"])
 
