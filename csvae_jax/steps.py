@@ -28,16 +28,72 @@ def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> 
   return jnp.mean(present == (y > 0.5))
 
 
+def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng: jax.Array,
+                   *, spec: models.ModelSpec
+                   ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
+  """The adversary's half of the min-max step: one optax step on N, its cross-entropy of y given z.
+
+  z is drawn from the current encoder with the key the encoder/decoder's half uses for z (the first
+  of `split(rng)`, as in `LatentModel.__call__`), under stop_gradient: the encoder/decoder's
+  params are left untouched.
+
+  Args:
+    state: both players. x: [B, *x_shape]. y: [B, k]. rng: the step's key.
+    spec: the model's spec (static); its kind must have an adversary.
+
+  Returns:
+    (state with the adversary updated, {"n", "adv_acc"} on the batch before the update).
+  """
+  model = models.LatentModel(spec)
+  post = model.apply({"params": state.vae.params}, x, y, method=models.LatentModel.encode)
+  z = jax.lax.stop_gradient(models.reparametrize(jax.random.split(rng)[0], post["z_mu"],
+                                                 post["z_logvar"]))
+  adversary = state.adversary
+  def n_loss(params):
+    return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y)
+  grads, metrics = jax.grad(n_loss, has_aux=True)(adversary.params)
+  return state.replace(adversary=adversary.apply_gradients(grads=grads)), metrics
+
+
+def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng: jax.Array,
+             *, spec: models.ModelSpec, betas: dict[str, float]
+             ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
+  """The encoder/decoder's half: one optax step on `losses.vae_loss` against the current adversary.
+
+  The adversary's params enter the objective as constants and are left untouched.
+
+  Args:
+    state: both players. x: [B, *x_shape]. y: [B, k]. rng: the step's key (the reparametrisation
+      noise). spec: the model's spec (static). betas: loss weights (static).
+
+  Returns:
+    (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]}).
+  """
+  model = models.LatentModel(spec)
+  adversary = state.adversary
+
+  def objective(params):
+    out = model.apply({"params": params}, x, y, rng)
+    logits = adversary.apply_fn({"params": adversary.params}, out.z) if adversary else None
+    loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
+    return loss, (terms, out)
+
+  (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)
+  metrics = dict(terms, loss=loss, recon_mse=_recon_mse(spec, out.x_mu, x))
+  if spec.has_w:
+    metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y)
+  return state.replace(vae=state.vae.apply_gradients(grads=grads)), metrics
+
+
 def train_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *,
                spec: models.ModelSpec, betas: dict[str, float]
                ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
-  """One step of the min-max game (paper 4.1; DESIGN.md section 1).
+  """One step of the min-max game (paper 4.1; README, "The step").
 
-  1. The adversary takes a step on N (its cross-entropy of y given z), z drawn from the current
-     encoder under stop_gradient.
-  2. The encoder/decoder take a step on beta_x*recon + beta_z*KL_z + beta_w*KL_w + beta_h*h against
-     the updated adversary (h = M2 for CSVAE, minus the adversary's cross-entropy for CondVAE-info),
-     with the same reparametrisation noise, hence the same z.
+  1. `adversary_step`: the adversary takes a step on N, z drawn from the current encoder.
+  2. `vae_step`: the encoder/decoder take a step on beta_x*recon + beta_z*KL_z + beta_w*KL_w +
+     beta_h*h against the updated adversary (h = M2 for CSVAE, minus the adversary's
+     cross-entropy for CondVAE-info), with the same reparametrisation noise, hence the same z.
   Kinds without an adversary skip step 1. The kind is static: it picks the code path at trace time.
 
   Args:
@@ -51,31 +107,11 @@ def train_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, 
   """
   rng = jax.random.fold_in(rng, state.step)
   x, y = batch["x"], batch["y"]
-  model = models.LatentModel(spec)
   metrics = {}
-  adversary = state.adversary
-  if adversary is not None:
-    post = model.apply({"params": state.vae.params}, x, y, method=models.LatentModel.encode)
-    z = jax.lax.stop_gradient(models.reparametrize(jax.random.split(rng)[0], post["z_mu"],
-                                                   post["z_logvar"]))
-    def n_loss(params):
-      return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y)
-    adv_grads, adv_metrics = jax.grad(n_loss, has_aux=True)(adversary.params)
-    adversary = adversary.apply_gradients(grads=adv_grads)
-    metrics.update(adv_metrics)
-
-  def objective(params):
-    out = model.apply({"params": params}, x, y, rng)
-    logits = adversary.apply_fn({"params": adversary.params}, out.z) if adversary else None
-    loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
-    return loss, (terms, out)
-
-  (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)
-  metrics.update(terms, loss=loss, recon_mse=_recon_mse(spec, out.x_mu, x))
-  if spec.has_w:
-    metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y)
-  return train_state_lib.TrainState(vae=state.vae.apply_gradients(grads=grads),
-                                    adversary=adversary), metrics
+  if state.adversary is not None:
+    state, metrics = adversary_step(state, x, y, rng, spec=spec)
+  state, vae_metrics = vae_step(state, x, y, rng, spec=spec, betas=betas)
+  return state, {**metrics, **vae_metrics}
 
 
 def _recon_mse(spec: models.ModelSpec, x_mu: jax.Array, x: jax.Array) -> jax.Array:

@@ -37,7 +37,10 @@ def _finish(process, timeout=240):
 def _assert_same_params(workdir_a, workdir_b, rtol, atol):
   a, b = csvae_jax.load(str(workdir_a)), csvae_jax.load(str(workdir_b))
   assert a.step == b.step == 200
-  for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params), strict=True):
+  # Both players: the encoder/decoder and the adversary.
+  players_a, players_b = (a.params, a.adversary_params), (b.params, b.adversary_params)
+  assert a.adversary_params is not None
+  for x, y in zip(jax.tree.leaves(players_a), jax.tree.leaves(players_b), strict=True):
     np.testing.assert_allclose(x, y, rtol=rtol, atol=atol)
 
 
