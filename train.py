@@ -10,10 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app
 from absl import flags
-from absl import logging
 import jax
 from ml_collections import config_flags
 
+from csvae_jax import console
 from csvae_jax import trainer
 
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/swiss_roll.py.",
@@ -32,7 +32,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.INFO)
+  console.setup()
   f = flags.FLAGS
   if f.distributed or f.coordinator_address:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # Used only on CPU hosts.

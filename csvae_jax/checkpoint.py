@@ -1,4 +1,6 @@
-"""Orbax checkpoints under `workdir/checkpoints`: the train state, the config and the model spec.
+"""Orbax checkpoints under `workdir/checkpoints`: the train state, the config, the model spec and
+the default switch points of the edits (`manipulate.compute_switch_points`), so that a copied
+workdir is a self-contained model.
 
 A restart restores the latest complete step (a save killed midway leaves a temporary folder that
 orbax ignores). A checkpoint written with a different model or data config is refused, naming the
@@ -30,11 +32,13 @@ def make_manager(workdir: str, max_to_keep: Optional[int] = None,
 
 
 def save(manager: ocp.CheckpointManager, step: int, state: Any,
-         config: ml_collections.ConfigDict, spec: models.ModelSpec) -> None:
+         config: ml_collections.ConfigDict, spec: models.ModelSpec,
+         switch_points: dict) -> None:
   manager.save(step, args=ocp.args.Composite(
       state=ocp.args.StandardSave(state),
       config=ocp.args.JsonSave(json.loads(config.to_json())),
-      spec=ocp.args.JsonSave(dataclasses.asdict(spec))))
+      spec=ocp.args.JsonSave(dataclasses.asdict(spec)),
+      switch_points=ocp.args.JsonSave(switch_points)))
 
 
 def restore_metadata(manager: ocp.CheckpointManager, step: int) -> tuple[dict, models.ModelSpec]:
@@ -44,27 +48,38 @@ def restore_metadata(manager: ocp.CheckpointManager, step: int) -> tuple[dict, m
   return meta["config"], models.ModelSpec(**meta["spec"])
 
 
+def restore_switch_points(manager: ocp.CheckpointManager, step: int) -> Optional[dict]:
+  """The switch points saved with `step`; None for a checkpoint written before they were kept."""
+  if not (manager.directory / str(step) / "switch_points").exists():
+    return None
+  return manager.restore(step, args=ocp.args.Composite(
+      switch_points=ocp.args.JsonRestore()))["switch_points"]
+
+
 def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state: Any) -> Any:
   """The state saved at `step`, laid out (shapes, dtypes, shardings) like `abstract_state`."""
   return manager.restore(step, args=ocp.args.Composite(
       state=ocp.args.StandardRestore(abstract_state)))["state"]
 
 
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+  """A nested config dict as {"group.field": value}, lists as tuples."""
   if isinstance(tree, dict):
-    return {k: v for key, sub in tree.items() for k, v in _flatten(sub, f"{prefix}{key}.").items()}
+    return {k: v for key, sub in tree.items() for k, v in flatten(sub, f"{prefix}{key}.").items()}
   return {prefix[:-1]: tuple(tree) if isinstance(tree, list) else tree}
 
 
 def check_compatible(saved_config: dict, config: ml_collections.ConfigDict, step: int,
-                     directory: str) -> None:
-  """Raises ValueError naming every `model.*` / `data.*` field that differs from the checkpoint."""
-  saved = _flatten({g: saved_config.get(g, {}) for g in COMPATIBLE_GROUPS})
-  current = _flatten({g: json.loads(config[g].to_json()) for g in COMPATIBLE_GROUPS})
+                     directory: str, fix: str = "Use the config it was trained with, or a new "
+                     "--workdir to start a fresh run.") -> None:
+  """Raises ValueError naming every `model.*` / `data.*` field that differs from the checkpoint,
+  then `fix`."""
+  saved = flatten({g: saved_config.get(g, {}) for g in COMPATIBLE_GROUPS})
+  current = flatten({g: json.loads(config[g].to_json()) for g in COMPATIBLE_GROUPS})
   diffs = [f"{key}: checkpoint {saved.get(key, '<absent>')!r}, config {current.get(key, '<absent>')!r}"
            for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
   if diffs:
     raise ValueError(
         f"The checkpoint at step {step} in {directory} was written with a different config:\n  "
         + "\n  ".join(diffs)
-        + "\nUse the config it was trained with, or a new --workdir to start a fresh run.")
+        + "\n" + fix)

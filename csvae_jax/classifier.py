@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import os
+import time
 from typing import Any, Optional
 
 from absl import logging
@@ -25,7 +26,6 @@ import numpy as np
 import optax
 
 from csvae_jax import models
-from csvae_jax.data import procedural
 
 PARAMS_FILE = "params.msgpack"
 INFO_FILE = "classifier.json"
@@ -124,13 +124,15 @@ def _accuracy(clf: TrainedClassifier, split: dict[str, np.ndarray]) -> dict[str,
 
 
 def train(config: ml_collections.ConfigDict, splits: dict[str, dict[str, np.ndarray]],
-          label_names, exclusive: bool, seed: int) -> TrainedClassifier:
+          label_names, exclusive: bool, seed: int, num_styles: tuple[int, ...] = ()
+          ) -> TrainedClassifier:
   """Fits C on splits["train"] (uint8 images) with Adam for config.eval.classifier_steps steps of
   config.eval.classifier_batch_size, and measures it on splits["test"]. `seed` draws the
-  initialisation and the batches."""
+  initialisation and the batches; `num_styles` (each label's styles, where the data know them:
+  `data.Traits.num_styles`) adds the style heads."""
   train_split = splits["train"]
-  styles = style_labels(train_split, label_names)
-  num_styles = tuple(procedural.NUM_STYLES[n] for n in label_names) if styles is not None else ()
+  styles = style_labels(train_split, label_names) if num_styles else None
+  num_styles = num_styles if styles is not None else ()
   net = Classifier(tuple(config.eval.classifier_channels), len(label_names), num_styles)
   params = net.init(jax.random.key(seed), jnp.zeros((1, *train_split["x"].shape[1:])))["params"]
   optimizer = optax.adam(config.eval.classifier_learning_rate)
@@ -145,12 +147,15 @@ def train(config: ml_collections.ConfigDict, splits: dict[str, dict[str, np.ndar
 
   rng = np.random.default_rng(seed)
   n, batch = len(train_split["x"]), config.eval.classifier_batch_size
-  for i in range(config.eval.classifier_steps):
+  num_steps, start = config.eval.classifier_steps, time.perf_counter()
+  for i in range(num_steps):
     idx = rng.integers(0, n, batch)
     params, opt_state, loss = step(params, opt_state, train_split["x"][idx],
                                    train_split["y"][idx], styles[idx])
-    if (i + 1) % 500 == 0:
-      logging.info("Classifier step %d: loss %.4f", i + 1, float(loss))
+    if (i + 1) % 250 == 0 or i + 1 == num_steps:
+      elapsed = time.perf_counter() - start
+      logging.info("Classifier step %d/%d: loss %.4f, %.0f s, ETA %.0f s", i + 1, num_steps,
+                   float(loss), elapsed, elapsed / (i + 1) * (num_steps - i - 1))
   clf = TrainedClassifier(params, net, exclusive, tuple(label_names), {})
   return dataclasses.replace(clf, metrics=_accuracy(clf, splits["test"]))
 
@@ -164,7 +169,8 @@ def _identity(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 def load_or_train(config: ml_collections.ConfigDict, directory: str,
                   splits: Optional[dict[str, dict[str, np.ndarray]]] = None,
-                  label_names=(), exclusive: bool = False) -> TrainedClassifier:
+                  label_names=(), exclusive: bool = False, num_styles: tuple[int, ...] = ()
+                  ) -> TrainedClassifier:
   """The classifier kept in `directory`, trained there first if the directory holds none.
 
   Raises:
@@ -190,7 +196,7 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
     return TrainedClassifier(params, net, info["exclusive"], tuple(info["label_names"]),
                              info["metrics"])
   logging.info("Training the attribute classifier into %s (once; later evals reuse it).", directory)
-  clf = train(config, splits, label_names, exclusive, config.data.seed)
+  clf = train(config, splits, label_names, exclusive, config.data.seed, tuple(num_styles))
   logging.info("Classifier test accuracy: %s", clf.metrics)
   os.makedirs(directory, exist_ok=True)
   info = {"identity": identity, "channels": list(clf.net.channels),

@@ -3,11 +3,13 @@
   python -m csvae_jax.edit --workdir runs/celeba_glasses --image photo.jpg --attribute Eyeglasses \\
       [--off] [--grid 5] [--labels Eyeglasses=0] --out edits.png
 
-The image is preprocessed exactly as training did: for CelebA models an aligned 178x218 CelebA-style
-photo, cropped and resized to 64x64; for other image models an image of the model's own size. The
-grid shows the input, its reconstruction, then the edits: for CSVAE a --grid x --grid sweep of W_j
-around the attribute-present prior mean (or the default point with --grid 1), for CondVAE(-info)
---grid values of p from 0 to 3, for the VAE the mean shift.
+The image is prepared as the training images were where it can be: an aligned 178x218 CelebA-style
+photo gets a CelebA model's training crop and resize, an image of the model's own size is used as
+it is; any other photo is centre-cropped to a square and resized, with a note that edits work best
+on faces aligned as in training. Only the workdir is read: no dataset, and nothing is written
+there. The grid shows the input, its reconstruction, then the edits: for CSVAE a --grid x --grid
+sweep of W_j around the attribute-present prior mean (or the default point with --grid 1), for
+CondVAE(-info) --grid values of p from 0 to 3, for the VAE the mean shift.
 """
 
 import os
@@ -21,10 +23,11 @@ from absl import logging
 import numpy as np
 from PIL import Image
 
+from csvae_jax import console
+from csvae_jax import data as data_lib
 from csvae_jax import manipulate
 from csvae_jax import plots
 from csvae_jax import trained_model
-from csvae_jax.data import celeba
 
 flags.DEFINE_string("workdir", None, "The trained model's workdir.")
 flags.DEFINE_string("image", None, "The image to edit (JPEG or PNG).")
@@ -39,29 +42,31 @@ FLAGS = flags.FLAGS
 
 
 def read_image(path: str, model: trained_model.TrainedModel) -> np.ndarray:
-  """The image at `path` as the model saw its training data: uint8 [*x_shape].
-
-  Raises:
-    ValueError: if its size is not the one the model's preprocessing expects.
-  """
-  image = np.asarray(Image.open(path).convert("RGB" if model.spec.x_shape[-1] == 3 else "L"))
+  """The image at `path` as the model's input: uint8 [*x_shape] (see the module doc)."""
+  height, width, channels = model.spec.x_shape
+  image = np.asarray(Image.open(path).convert("RGB" if channels == 3 else "L"))
   image = image[..., None] if image.ndim == 2 else image
-  if model.config.data.name == "celeba":
-    if image.shape != celeba.ALIGNED_SHAPE:
-      raise ValueError(f"{path} is {image.shape[1]}x{image.shape[0]}; this CelebA model expects an "
-                       "aligned CelebA-style face photo of 178x218 (width x height), as in "
-                       "img_align_celeba, which it crops and resizes like its training data.")
-    return np.asarray(celeba.preprocess_image(image))
-  if image.shape != model.spec.x_shape:
-    height, width, _ = model.spec.x_shape
-    raise ValueError(f"{path} is {image.shape[1]}x{image.shape[0]}; this model takes "
-                     f"{width}x{height} images.")
-  return image
+  traits = data_lib.traits(model.config.data)
+  if traits.prepare_photo is not None and image.shape == tuple(traits.photo_shape):
+    return traits.prepare_photo(image)
+  if image.shape == model.spec.x_shape:
+    return image
+  expected = f"{width}x{height}" + (
+      f" or {traits.photo_shape[1]}x{traits.photo_shape[0]}" if traits.photo_shape else "")
+  logging.warning("%s is %dx%d, not %s: centre-cropped to a square and resized to %dx%d. Edits "
+                  "work best on faces aligned as in training.", path, image.shape[1],
+                  image.shape[0], expected, width, height)
+  side = min(image.shape[:2])
+  top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+  square = Image.fromarray(image[top:top + side, left:left + side].squeeze(-1)
+                           if channels == 1 else image[top:top + side, left:left + side])
+  resized = np.asarray(square.resize((width, height), Image.Resampling.LANCZOS))
+  return resized[..., None] if resized.ndim == 2 else resized
 
 
 def main(argv):
   del argv
-  logging.set_verbosity(logging.INFO)
+  console.setup()
   model = trained_model.load(FLAGS.workdir)
   x = read_image(FLAGS.image, model)
   j = manipulate.attribute_index(model, FLAGS.attribute)
@@ -71,16 +76,16 @@ def main(argv):
     name, _, value = item.partition("=")
     y[manipulate.attribute_index(model, name)] = float(value)
   on = not FLAGS.off
-  if model.spec.kind == "csvae" and FLAGS.grid > 1 and on:
+  if model.spec.has_w and FLAGS.grid > 1 and on:
     points = manipulate.w_grid(model, FLAGS.grid)
-  elif model.spec.kind in ("condvae", "condvae_info") and FLAGS.grid > 1 and on:
-    points = np.linspace(0.0, 3.0, FLAGS.grid, dtype=np.float32)
+  elif model.spec.decodes_y and FLAGS.grid > 1 and on:
+    points = np.linspace(*manipulate.P_RANGE, FLAGS.grid, dtype=np.float32)
   else:
     points = None
   edits = manipulate.switch_attribute(model, x, y, j, on=on, point=points)
   edits = edits if points is not None else edits[None]
   recon = np.round(model.reconstruct(x, y)[0] * 255).astype(np.uint8)
-  if model.spec.kind == "csvae" and points is not None:
+  if model.spec.has_w and points is not None:
     # The W grid keeps its shape; the first column holds the input over its reconstruction.
     blank = np.full_like(x, 255)
     rows = edits.reshape(FLAGS.grid, FLAGS.grid, *x.shape)

@@ -2,8 +2,11 @@
 the latent spaces, the adversary's accuracy, the paper's Figure 2 for vector data and, for images,
 its Tables 1 and 2 with the figures of attribute manipulation."""
 
+import dataclasses
 import json
 import os
+import time
+from typing import Optional
 
 from absl import logging
 import ml_collections
@@ -13,8 +16,10 @@ from sklearn import metrics as sk_metrics
 from sklearn import pipeline
 from sklearn import preprocessing
 
+from csvae_jax import checkpoint
 from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
+from csvae_jax import figures
 from csvae_jax import manipulate
 from csvae_jax import plots
 from csvae_jax import tables
@@ -65,35 +70,46 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
   Returns:
     {"table1": ..., "table2": ..., "styles": ...} as written (the latter two where they apply).
   """
-  exclusive = config.data.name == "tfd"
+  traits = dataset.traits
   splits = dataset.splits
   clf = classifier_lib.load_or_train(config, classifier_dir, splits, dataset.label_names,
-                                     exclusive)
+                                     traits.exclusive, traits.num_styles)
   test, validation = splits["test"], splits.get("validation", splits["test"])
-  edit = tables.model_edit(model, exclusive)
-  name = config.data.name + (f"/{config.data.subset}" if config.data.name == "celeba" else "")
-  meta = {"dataset": name, "model": model.spec.kind, "seed": config.seed, "step": model.step,
-          "classifier": clf.metrics}
-  out = {"table1": {**meta, **tables.method1(clf, test, edit, config.eval.max_examples)}}
+  edit = tables.model_edit(model, traits.exclusive)
+  meta = {"dataset": traits.title, "model": model.spec.kind, "seed": config.seed,
+          "step": model.step, "classifier": clf.metrics}
+  start = time.perf_counter()
+  def reconstruct(x, y):
+    return manipulate.to_uint8(model.reconstruct(x, y))
+  out = {"table1": {**meta, **tables.method1(clf, test, edit, config.eval.max_examples,
+                                             reconstruct)}}
+  logging.info("Table 1 (Method 1) done in %.0f s.", time.perf_counter() - start)
   _write(out_dir, "table1", out["table1"], tables.table1_markdown(out["table1"]))
-  if tables.has_identities(test) and tables.has_identities(validation):
-    out["table2"] = {**meta, **tables.method2(model, validation, test, exclusive, edit)}
+  if tables.has_identities(test, traits) and tables.has_identities(validation, traits):
+    out["table2"] = {**meta, **tables.method2(model, validation, test, traits, edit)}
     _write(out_dir, "table2", out["table2"], tables.table2_markdown(out["table2"]))
+    logging.info("Table 2 (Method 2) done, %.0f s so far.", time.perf_counter() - start)
   if clf.net.num_styles:
     out["styles"] = {**meta, **{
         attribute: tables.style_coverage(clf, test, j, tables.style_points(model, j, validation),
                                          edit)
         for j, attribute in enumerate(dataset.label_names)}}
     _write(out_dir, "styles", out["styles"])
+    logging.info("Styles reached done, %.0f s so far.", time.perf_counter() - start)
   return out
 
 
-def evaluate(config: ml_collections.ConfigDict, workdir: str,
+def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
              classifier_dir: str = "") -> dict[str, float]:
-  """Writes `workdir/eval/metrics.json` and a figure: `workdir/eval/latent_projections.png` for
+  """Evaluates the latest checkpoint in `workdir` with the config it was trained with (`config`
+  None), or with `config`, whose model and data fields must match the checkpoint's (its eval
+  settings may differ). Checkpoints written before the switch points were kept with them get them
+  here, in `workdir/switch_points.json`.
+
+  Writes `workdir/eval/metrics.json` and a figure: `workdir/eval/latent_projections.png` for
   3-D data (the paper's Figure 2), `workdir/eval/reconstructions.png` for images. Image models
   also get the paper's tables (`write_tables`; the classifier kept in `classifier_dir`, by default
-  `workdir/classifier`) and, for CSVAE, the style figures of `manipulate.style_figures`.
+  `workdir/classifier`) and, for CSVAE, the style figures of `figures.style_figures`.
 
   Metrics on the test split: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
   (per-coordinate MSE over the data's per-coordinate variance, averaged), `z_label_probe_accuracy`,
@@ -103,10 +119,24 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
   (kinds with an adversary, on z means).
   """
   model = trained_model.load(workdir)
+  if config is None:
+    config = model.config
+  else:
+    checkpoint.check_compatible(model.config.to_dict(), config, model.step, workdir,
+                                fix="Leave out --config to evaluate with the checkpoint's own.")
   dataset = data_lib.load_dataset(config.data)
   splits = dataset.splits
+  if model.switch_points is None:
+    points = manipulate.compute_switch_points(model, splits, config.eval.probe_max_train)
+    path = os.path.join(workdir, trained_model.LEGACY_SWITCH_POINTS_FILE)
+    with open(path + ".tmp", "w") as f:
+      json.dump(points, f)
+    os.replace(path + ".tmp", path)
+    model = dataclasses.replace(model, switch_points=points)
   train, test = splits["train"], splits["test"]
   train = {k: v[:config.eval.probe_max_train] for k, v in train.items()}
+  logging.info("Evaluating %s at step %d: probes, then figures%s.", workdir, model.step,
+               " and tables" if model.spec.is_image else "")
   train_latents = model.encode(train["x"], train["y"])
   test_latents = model.encode(test["x"], test["y"])
   x_hat = model.reconstruct(test["x"], test["y"])
@@ -144,7 +174,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str,
                                x_flat[:32].reshape(-1, *model.spec.x_shape),
                                x_hat[:32].reshape(-1, *model.spec.x_shape), title)
     if model.spec.has_w:
-      manipulate.style_figures(model, test, out_dir)
+      figures.style_figures(model, test, out_dir)
     write_tables(config, model, dataset, out_dir,
                  classifier_dir or os.path.join(workdir, "classifier"))
   elif x_flat.shape[1] == 3:

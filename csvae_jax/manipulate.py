@@ -14,18 +14,15 @@
 |                       | mean)                                                                 |
 """
 
-import json
-import os
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
 from csvae_jax import data as data_lib
-from csvae_jax import plots
 from csvae_jax import trained_model
 
 Attribute = Union[str, int]
-SWITCH_POINTS_FILE = "switch_points.json"
+P_RANGE = (0.0, 3.0)  # The paper's range of p for CondVAE(-info) (and of the VAE's scale t).
 
 
 def attribute_index(model: trained_model.TrainedModel, attribute: Attribute) -> int:
@@ -80,21 +77,20 @@ def principal_points(model: trained_model.TrainedModel, attribute: Attribute, x:
       np.float32)
 
 
-def switch_points(model: trained_model.TrainedModel) -> dict[str, list]:
-  """The default switching points of `model`, computed once from its dataset and kept in its workdir.
+def compute_switch_points(model: trained_model.TrainedModel,
+                          splits: dict[str, dict[str, np.ndarray]], max_train: int) -> dict:
+  """The default switching points of `model`, from its data; the trainer keeps them with each
+  checkpoint, so that editing never needs the dataset.
+
+  Args:
+    splits: the dataset's splits ("train", "test" and, for images, "validation").
+    max_train: training examples whose encodings are averaged.
 
   Returns:
     {"step": int, "z_mean": [k][2][Dz] (mean z encoding of training examples with y_j = 0, 1),
     "w_present": [k][Dw] (CSVAE: validation mean of mu_phi2^j over examples with y_j = 1)}.
   """
-  path = os.path.join(model.workdir, SWITCH_POINTS_FILE)
-  if os.path.exists(path):
-    with open(path) as f:
-      points = json.load(f)
-    if points["step"] == model.step:
-      return points
-  splits = data_lib.load_dataset(model.config.data).splits
-  train = {k: v[:model.config.eval.probe_max_train] for k, v in splits["train"].items()}
+  train = {k: splits["train"][k][:max_train] for k in ("x", "y")}
   z_mu = model.encode(train["x"], train["y"])["z_mu"]
   points = {"step": model.step, "z_mean": [
       [z_mu[train["y"][:, j] == value].mean(0).tolist() for value in (0, 1)]
@@ -105,10 +101,21 @@ def switch_points(model: trained_model.TrainedModel) -> dict[str, list]:
     w_mu = w_mu.reshape(len(w_mu), model.spec.num_labels, model.spec.w_dim)
     points["w_present"] = [w_mu[held_out["y"][:, j] == 1, j].mean(0).tolist()
                            for j in range(model.spec.num_labels)]
-  with open(path + ".tmp", "w") as f:
-    json.dump(points, f)
-  os.replace(path + ".tmp", path)
   return points
+
+
+def switch_points(model: trained_model.TrainedModel) -> dict:
+  """The default switching points stored with `model`'s checkpoint (`compute_switch_points`).
+
+  Raises:
+    ValueError: for a checkpoint written before they were stored, naming the command that adds them.
+  """
+  if model.switch_points is None:
+    raise ValueError(
+        f"The checkpoint at step {model.step} in {model.workdir} has no stored switch points (it "
+        "predates them). Add them once, with the dataset present: python eval.py --workdir "
+        f"{model.workdir}")
+  return model.switch_points
 
 
 def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.ndarray,
@@ -145,7 +152,8 @@ def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.nda
   if not len(ons) == len(points) == len(attributes):
     raise ValueError(f"{len(attributes)} attributes need as many `on` values and points; got "
                      f"{len(ons)} and {len(points)}.")
-  exclusive = model.config.data.name == "tfd" if exclusive is None else exclusive
+  if exclusive is None:
+    exclusive = data_lib.traits(model.config.data).exclusive
   edits = [(attribute_index(model, a), bool(o), p) for a, o, p in zip(attributes, ons, points)]
   out = _switch(model, x_batch, y_batch, edits, exclusive)  # [P, B, ...]
   if single:
@@ -160,7 +168,7 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
   spec = model.spec
   latents = model.encode(x, y)
   z = latents["z_mu"]
-  if spec.kind == "vae":
+  if not spec.has_w and not spec.decodes_y:  # the VAE
     z_mean = np.asarray(switch_points(model)["z_mean"], np.float32)  # [k, 2, Dz]
     scales = [np.atleast_1d(np.asarray(1.0 if p is None else p, np.float32)) for _, _, p in edits]
     outs = []
@@ -172,7 +180,7 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
         z_new = z_new + s[min(i, len(s) - 1)] * (z_mean[j][int(on)] - source)
       outs.append(model.decode(z_new))
     return np.stack(outs)
-  if spec.kind in ("condvae", "condvae_info"):
+  if spec.decodes_y:
     values = [np.atleast_1d(np.asarray(float(on) if p is None else p, np.float32))
               for _, on, p in edits]
     outs = []
@@ -185,11 +193,10 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
       outs.append(model.decode(z, y=y_new))
     return np.stack(outs)
   w = latents["w_mu"].reshape(len(x), spec.num_labels, spec.w_dim)
-  defaults = switch_points(model)["w_present"]
   batches = []
   for j, on, p in edits:
     if p is None:
-      p = defaults[j] if on else np.full(spec.w_dim, spec.w_absent_mean)
+      p = switch_points(model)["w_present"][j] if on else np.full(spec.w_dim, spec.w_absent_mean)
     batches.append(np.asarray(p, np.float32).reshape(-1, spec.w_dim))  # [P, Dw]
   outs = []
   for i in range(max(len(b) for b in batches)):
@@ -205,87 +212,3 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
 def to_uint8(images: np.ndarray) -> np.ndarray:
   """Images in [0, 1] to uint8 in [0, 255]."""
   return np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)
-
-
-def style_figures(model: trained_model.TrainedModel, split: dict[str, np.ndarray],
-                  out_dir: str, num_styles: int = 3, num_identities: int = 8) -> list[str]:
-  """The paper's qualitative CSVAE figures for an image model, as PNGs in `out_dir`.
-
-  - `w_grid_<attribute>.png` (Figs. 3d, 4d; dw = 2): the test posterior in W_j, a 5x5 grid of
-    points around the present prior mean and one subject decoded at each point.
-  - `attribute_product.png` (Fig. 5; k >= 2): input, reconstruction and the Cartesian product of
-    `num_styles` styles of the first two attributes, for one subject.
-  - `style_transfer_<attribute>.png` (Fig. 6): each of `num_styles` styles carried across
-    `num_identities` subjects (one row per style, the inputs on top).
-  Styles are points along the first principal direction of W_j over examples with the attribute.
-
-  Returns:
-    The paths written.
-  """
-  x, y = split["x"], split["y"]
-  names = model.spec.label_names
-  subject = int(np.argmin(y.sum(1)))  # a face with as few attributes as possible
-  styles = {name: principal_points(model, name, x[:512], y[:512], num_components=1,
-                                   steps=np.linspace(-1.5, 1.5, num_styles)) for name in names}
-  paths = []
-  w = model.encode(x, y)["w_mu"].reshape(len(x), len(names), model.spec.w_dim)
-  for j, name in enumerate(names):
-    if model.spec.w_dim == 2:
-      grid = w_grid(model, 5)
-      edits = switch_attribute(model, x[subject] / 255.0, y[subject], name, point=grid)
-      paths.append(os.path.join(out_dir, f"w_grid_{name}.png"))
-      plots.plot_w_grid(paths[-1], w[:, j], y[:, j] == 1, grid, edits, name)
-    others = np.flatnonzero(y[:, j] == 0)[:num_identities]
-    rows = switch_attribute(model, x[others], y[others], name, point=styles[name])  # uint8
-    paths.append(os.path.join(out_dir, f"style_transfer_{name}.png"))
-    plots.save_image_grid(paths[-1], [*x[others], *rows.reshape(-1, *x.shape[1:])], len(others))
-  if len(names) >= 2:
-    a, b = names[:2]
-    pairs = [(p, q) for p in styles[a] for q in styles[b]]
-    edits = switch_attribute(model, x[subject] / 255.0, y[subject], [a, b], on=[True, True],
-                             point=[np.array([p for p, _ in pairs]), np.array([q for _, q in pairs])])
-    recon = model.reconstruct(x[subject], y[subject])[0]
-    blank = np.full_like(x[subject], 255)
-    images = []
-    for r in range(num_styles):
-      images += [x[subject] if r == 0 else blank, to_uint8(recon) if r == 0 else blank]
-      images += list(to_uint8(edits[r * num_styles:(r + 1) * num_styles]))
-    paths.append(os.path.join(out_dir, "attribute_product.png"))
-    plots.save_image_grid(paths[-1], images, 2 + num_styles)
-  return paths
-
-
-KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info",
-              "csvae": "CSVAE"}  # as the paper writes them
-
-
-def kinds_figure(models: dict[str, trained_model.TrainedModel], split: dict[str, np.ndarray],
-                 attribute: Attribute, path: str, num_points: int = 7) -> None:
-  """The paper's Figs. 3 and 4: one subject without `attribute`, switched on by each model at
-  `num_points` points (VAE t and CondVAE(-info) p in [0, 3]; CSVAE along the first principal
-  direction of its W_j posterior, +-2 sd), with the CSVAE posterior and points; a PNG at `path`.
-
-  Args:
-    models: {kind: model}, all trained on the data of `split` (uint8 images).
-  """
-  first = next(iter(models.values()))
-  j = attribute_index(first, attribute)
-  x, y = split["x"], split["y"]
-  absent = np.flatnonzero(y[:, j] == 0)
-  subject = int(absent[np.argmin(y[absent].sum(1))])
-  rows, labels = {}, {}
-  w, present, w_points = np.zeros((0, 0)), np.zeros(0, bool), np.zeros((0, 2))
-  for kind, model in models.items():
-    if model.spec.has_w:
-      points = principal_points(model, j, x[:512], y[:512], num_components=1,
-                                steps=np.linspace(-2, 2, num_points))
-      labels[kind] = f"{KIND_NAMES[kind]}: w_j along its first principal direction"
-      if model.spec.w_dim == 2:
-        w = model.encode(x, y)["w_mu"].reshape(len(x), model.spec.num_labels, 2)[:, j]
-        present, w_points = y[:, j] == 1, points
-    else:
-      points = np.linspace(0.0, 3.0, num_points, dtype=np.float32)
-      labels[kind] = f"{KIND_NAMES[kind]}: {'t' if kind == 'vae' else 'p'} from 0 to 3"
-    rows[kind] = switch_attribute(model, x[subject] / 255.0, y[subject], j, point=points)
-  plots.plot_kinds(path, x[subject] / 255.0, rows, labels, w, present, w_points,
-                   first.spec.label_names[j])

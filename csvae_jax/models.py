@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 
 KINDS = ("vae", "condvae", "condvae_info", "csvae")
+KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info",
+              "csvae": "CSVAE"}  # as the paper writes them
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "bernoulli")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 
@@ -39,6 +41,7 @@ class ModelSpec:
   w_present_scale: float = 1.0
   w_absent_mean: float = 0.0      # p(w_i | y_i = 0) = N(mean, scale^2 I)
   w_absent_scale: float = 0.1
+  w_prior_centred: bool = False   # q(w|x,y) parameterised around p(w|y) (see `LatentModel.encode`)
   x_mean: Sequence[float] = ()    # [D] standardisation shift of vector data; () means none
   x_std: Sequence[float] = ()     # [D] standardisation scale; () means none
   label_names: Sequence[str] = () # k attribute names, in the order of y's columns
@@ -66,12 +69,28 @@ class ModelSpec:
     return len(self.x_shape) == 3
 
   @property
+  def display_name(self) -> str:
+    return KIND_NAMES[self.kind]
+
+  @property
   def has_w(self) -> bool:
+    """CSVAE: the latent subspaces W_i, with their own encoder q(w|x,y) and priors p(w|y)."""
     return self.kind == "csvae"
 
   @property
   def has_adversary(self) -> bool:
+    """CondVAE-info and CSVAE: an adversary predicts y from z."""
     return self.kind in ("condvae_info", "csvae")
+
+  @property
+  def encodes_y(self) -> bool:
+    """CondVAE: q(z|x,y)."""
+    return self.kind == "condvae"
+
+  @property
+  def decodes_y(self) -> bool:
+    """CondVAE and CondVAE-info: p(x|z,y), so an edit sets y_j = p."""
+    return self.kind in ("condvae", "condvae_info")
 
 
 @flax.struct.dataclass
@@ -173,7 +192,7 @@ class LatentModel(nn.Module):
   | csvae        | q(z|x), q(w|x,y)  | p(x|w,z)     |  (+ adversary q_delta(y|z), `Adversary`)
 
   Methods `encode`, `decode` and `__call__` take x [B, *x_shape] in data units, y [B, k] in
-  {0, 1}. Vectors go through MLPs, images (H, W, C) through conv nets (DESIGN.md section 1).
+  {0, 1}. Vectors go through MLPs, images (H, W, C) through conv nets (docs/design.md, section 1).
   """
   spec: ModelSpec
 
@@ -206,10 +225,16 @@ class LatentModel(nn.Module):
     h = x
     if self.spec.x_mean:
       h = (h - self._per_dim(self.spec.x_mean)) / self._per_dim(self.spec.x_std)
-    z_mu, z_logvar = self.encoder_z(h, y if self.spec.kind == "condvae" else None)
+    z_mu, z_logvar = self.encoder_z(h, y if self.spec.encodes_y else None)
     out = {"z_mu": z_mu, "z_logvar": z_logvar}
     if self.spec.has_w:
-      out["w_mu"], out["w_logvar"] = self.encoder_w(h, y)
+      w_mu, w_logvar = self.encoder_w(h, y)
+      if self.spec.w_prior_centred:
+        # The network outputs offsets from p(w|y): an untrained encoder already puts examples
+        # with the attribute in the present cluster, and KL_w starts near zero.
+        prior_mu, prior_logvar = w_prior(self.spec, y)
+        w_mu, w_logvar = w_mu + prior_mu, w_logvar + prior_logvar
+      out["w_mu"], out["w_logvar"] = w_mu, w_logvar
     return out
 
   def decode(self, z: jax.Array, w: Optional[jax.Array] = None,
@@ -222,12 +247,12 @@ class LatentModel(nn.Module):
       y: [B, k] labels in [0, 1] (or switching points p), CondVAE and CondVAE-info only.
     """
     s = self.spec
-    if s.kind == "vae":
-      h = z
-    elif s.kind == "csvae":
+    if s.has_w:
       h = jnp.concatenate([w, z], axis=-1)
-    else:
+    elif s.decodes_y:
       h = jnp.concatenate([z, y], axis=-1)
+    else:
+      h = z
     x_mu = self.decoder(h)
     x_logvar = (self.x_logvar if s.likelihood == "gaussian"
                 else jnp.full(s.x_shape, 2.0 * jnp.log(s.x_fixed_std)))
@@ -263,7 +288,7 @@ def w_prior(spec: ModelSpec, y: jax.Array) -> tuple[jax.Array, jax.Array]:
   """p(w | y) of section 4.2 as (mean, logvar), each [B, k*Dw], from labels y [B, k] in {0, 1}.
 
   Attribute present: N(w_present_mean, w_present_scale^2); absent: N(w_absent_mean, ...).
-  DESIGN.md section 1 says why "present" sits away from the origin.
+  docs/design.md, section 1, says why "present" sits away from the origin.
   """
   y_w = jnp.repeat(y, spec.w_dim, axis=-1)
   mean = y_w * spec.w_present_mean + (1.0 - y_w) * spec.w_absent_mean

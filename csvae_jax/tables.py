@@ -1,4 +1,4 @@
-"""The paper's quantitative evaluation (5.4, DESIGN.md section 3) of one trained image model.
+"""The paper's quantitative evaluation (5.4; docs/design.md, section 3) of a trained image model.
 
 - `method1` (Table 1): the share of switched test images that the classifier C assigns the target.
 - `method2` (Table 2): target-changed, original-changed and target-original MSE over pairs of one
@@ -15,14 +15,16 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from csvae_jax import classifier as classifier_lib
+from csvae_jax import data as data_lib
 from csvae_jax import manipulate
 from csvae_jax import trained_model
-from csvae_jax.data import procedural
 
 # edit(x uint8 [B, ...], y [B, k], attribute index, on, point or batch of points or None)
 #   -> uint8 [B, ...] ([P, B, ...] for a batch of P points).
 Edit = Callable[[np.ndarray, np.ndarray, int, bool, Any], np.ndarray]
-_P_RANGE = np.linspace(0.0, 3.0, 13, dtype=np.float32)  # CondVAE(-info) p, VAE t: paper's [0, 3]
+# reconstruct(x uint8 [B, ...], y [B, k]) -> uint8 [B, ...]: decoding the posterior means.
+Reconstruct = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_P_RANGE = np.linspace(*manipulate.P_RANGE, 13, dtype=np.float32)  # CondVAE(-info) p, VAE t
 
 
 def model_edit(model: trained_model.TrainedModel, exclusive: bool) -> Edit:
@@ -56,23 +58,27 @@ def _sources(y: np.ndarray, row: dict[str, Any]) -> np.ndarray:
   return np.flatnonzero(y[:, row["j"]] == (0 if row["on"] else 1))
 
 
-def _hits(clf: classifier_lib.TrainedClassifier, images: np.ndarray,
+def _hits(clf: classifier_lib.TrainedClassifier, predicted: np.ndarray,
           row: dict[str, Any]) -> np.ndarray:
-  """bool [B]: whether C assigns the images the switch's target."""
-  predicted = clf.predicted_labels(images)
+  """bool [B]: whether C's predictions (`predicted_labels`) assign the switch's target."""
   if clf.exclusive:
     return predicted == row["j"]
   return predicted[:, row["j"]] == int(row["on"])
 
 
 def method1(clf: classifier_lib.TrainedClassifier, split: dict[str, np.ndarray], edit: Edit,
-            max_examples: int = 1024) -> dict[str, Any]:
+            max_examples: int = 1024, reconstruct: Optional[Reconstruct] = None
+            ) -> dict[str, Any]:
   """Table 1: per switch, the share of edited test images C assigns the target ("accuracy"),
-  beside the share of the unedited ones it already does ("unedited").
+  beside the share of the unedited ones it already does ("unedited"). With independent labels
+  also "others_kept": the share of edited images whose other labels C reads as it read them
+  before the edit. With `reconstruct`, "reconstructed": the share of the reconstructions of test
+  images that already have the target which C assigns the target, the ceiling of an edit that
+  works through the decoder.
 
   Returns:
-    {"rows": [{"attribute", "from", "to", "examples", "accuracy", "unedited"}],
-     "mean_accuracy": the mean over rows}.
+    {"rows": [{"attribute", "from", "to", "examples", "accuracy", "unedited"[, "others_kept"]
+     [, "reconstructed"]}], "mean_accuracy": the mean over rows}.
   """
   rows = []
   for row in switches(clf.label_names, clf.exclusive):
@@ -80,36 +86,51 @@ def method1(clf: classifier_lib.TrainedClassifier, split: dict[str, np.ndarray],
     if not len(idx):
       continue
     x, y = split["x"][idx], split["y"][idx]
-    edited = edit(x, y, row["j"], row["on"], None)
-    rows.append({**_public(row), "examples": int(len(idx)),
-                 "accuracy": float(np.mean(_hits(clf, edited, row))),
-                 "unedited": float(np.mean(_hits(clf, x, row)))})
+    before, after = clf.predicted_labels(x), clf.predicted_labels(edit(x, y, row["j"], row["on"],
+                                                                       None))
+    out = {**_public(row), "examples": int(len(idx)),
+           "accuracy": float(np.mean(_hits(clf, after, row))),
+           "unedited": float(np.mean(_hits(clf, before, row)))}
+    if not clf.exclusive:
+      others = np.arange(len(clf.label_names)) != row["j"]
+      out["others_kept"] = float(np.mean(np.all(after[:, others] == before[:, others], axis=1)))
+    if reconstruct is not None:
+      have = np.flatnonzero(_target_mask(split["y"], row))[:max_examples]
+      recon = reconstruct(split["x"][have], split["y"][have])
+      out["reconstructed"] = float(np.mean(_hits(clf, clf.predicted_labels(recon), row)))
+    rows.append(out)
   return {"rows": rows, "mean_accuracy": float(np.mean([r["accuracy"] for r in rows]))}
 
 
-def has_identities(split: dict[str, np.ndarray]) -> bool:
-  """Whether Method 2 can run: generator factors to re-render, or known identities."""
-  return "factor/skin_tone" in split or bool(np.any(split.get("identity", np.array([-1])) >= 0))
+def _target_mask(y: np.ndarray, row: dict[str, Any]) -> np.ndarray:
+  """bool [N]: the examples that already have the switch's target."""
+  if "source" in row:
+    return y.argmax(1) == row["j"]
+  return y[:, row["j"]] == int(row["on"])
 
 
-def pairs(split: dict[str, np.ndarray], row: dict[str, Any], label_names,
-          max_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+def has_identities(split: dict[str, np.ndarray], traits: data_lib.Traits) -> bool:
+  """Whether Method 2 can run: the data re-render an edit's ground truth, or identities are known."""
+  return (traits.rerender_switched is not None
+          or bool(np.any(split.get("identity", np.array([-1])) >= 0)))
+
+
+def pairs(split: dict[str, np.ndarray], row: dict[str, Any], label_names, max_pairs: int,
+          traits: Optional[data_lib.Traits] = None) -> tuple[np.ndarray, np.ndarray]:
   """Pairs (x1, x2) of one identity before and after the switch.
 
-  On the procedural faces x2 is the generator's re-render of x1 with the attribute switched (its
-  stored style and params); elsewhere x2 is another image of the same identity whose labels are
-  those of x1 switched.
+  Where the data re-render (`traits.rerender_switched`: the procedural faces) x2 is x1 re-rendered
+  with the attribute switched (its stored style and params); elsewhere x2 is another image of the
+  same identity whose labels are those of x1 switched.
 
   Returns:
     (indices of x1 in split [P], x2 uint8 [P, H, W, C]).
   """
   sources = _sources(split["y"], row)
-  if "factor/skin_tone" in split:
+  if traits is not None and traits.rerender_switched is not None:
     idx = sources[:max_pairs]
     sub = {k: v[idx] for k, v in split.items()}
-    attributes = procedural.attribute_factors(sub)
-    attributes[label_names[row["j"]]][:] = int(row["on"])
-    return idx, procedural.rerender(sub, attributes, split["x"].shape[1])
+    return idx, traits.rerender_switched(sub, label_names[row["j"]], row["on"])
   y, identity = split["y"], split["identity"]
   targets = y.copy()
   if "source" in row:
@@ -140,10 +161,10 @@ def candidate_points(model: trained_model.TrainedModel, row: dict[str, Any],
     float32 [P, Dw] (CSVAE) or [P].
   """
   spec, j = model.spec, row["j"]
-  if spec.kind == "vae":
-    return _P_RANGE
-  if spec.kind in ("condvae", "condvae_info"):
+  if spec.decodes_y:
     return _P_RANGE if row["on"] else _P_RANGE - 2.0
+  if not spec.has_w:  # the VAE's scale t
+    return _P_RANGE
   if row["on"]:
     if spec.w_dim == 2:
       grid = manipulate.w_grid(model, 5)
@@ -165,7 +186,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def method2(model: trained_model.TrainedModel, validation: dict[str, np.ndarray],
-            test: dict[str, np.ndarray], exclusive: bool, edit: Optional[Edit] = None,
+            test: dict[str, np.ndarray], traits: data_lib.Traits, edit: Optional[Edit] = None,
             max_pairs: int = 256, max_search_pairs: int = 128) -> dict[str, Any]:
   """Table 2: for each switch, the point minimising target-changed MSE on (up to
   `max_search_pairs`) validation pairs, then on (up to `max_pairs`) test pairs MSE(x2, G(x1, p))
@@ -176,12 +197,12 @@ def method2(model: trained_model.TrainedModel, validation: dict[str, np.ndarray]
     {"rows": [{"attribute", "from", "to", "pairs", "point", "target_changed", "original_changed",
      "target_original"}], "mean": the three MSEs averaged over rows}.
   """
-  edit = edit or model_edit(model, exclusive)
+  edit = edit or model_edit(model, traits.exclusive)
   names = model.spec.label_names
   rows = []
-  for row in switches(names, exclusive):
-    idx, targets = pairs(validation, row, names, max_search_pairs)
-    test_idx, test_targets = pairs(test, row, names, max_pairs)
+  for row in switches(names, traits.exclusive):
+    idx, targets = pairs(validation, row, names, max_search_pairs, traits)
+    test_idx, test_targets = pairs(test, row, names, max_pairs, traits)
     if not len(idx) or not len(test_idx):
       continue
     points = candidate_points(model, row, validation)
@@ -203,7 +224,7 @@ def style_points(model: trained_model.TrainedModel, j: int,
   """The points whose edits are searched for styles: CSVAE the 5x5 W grid (5x5 principal points
   for dw > 2), CondVAE(-info) and VAE 25 values of p (t) in the paper's [0, 3]."""
   if not model.spec.has_w:
-    return np.linspace(0.0, 3.0, 25, dtype=np.float32)
+    return np.linspace(*manipulate.P_RANGE, 25, dtype=np.float32)
   if model.spec.w_dim == 2:
     return manipulate.w_grid(model, 5)
   return manipulate.principal_points(model, j, validation["x"], validation["y"], 2,
@@ -237,13 +258,19 @@ def style_coverage(clf: classifier_lib.TrainedClassifier, split: dict[str, np.nd
 
 def table1_markdown(table: dict[str, Any]) -> str:
   """Table 1 of one model as Markdown."""
+  extra = [k for k in ("others_kept", "reconstructed") if k in table["rows"][0]]
   lines = [_header(table, "Method 1: the classifier's accuracy on switched test images"),
-           "| attribute | from | to | examples | accuracy | unedited |",
-           "|---|---|---|---|---|---|"]
+           "| attribute | from | to | examples | accuracy | unedited | "
+           + "".join(f"{k.replace('_', ' ')} | " for k in extra),
+           "|---|---|---|---|---|---|" + "---|" * len(extra)]
   lines += [f"| {r['attribute']} | {r['from']} | {r['to']} | {r['examples']} | "
-            f"{r['accuracy']:.3f} | {r['unedited']:.3f} |" for r in table["rows"]]
+            f"{r['accuracy']:.3f} | {r['unedited']:.3f} | "
+            + "".join(f"{r[k]:.3f} | " for k in extra) for r in table["rows"]]
   lines.append(f"\nMean accuracy: {table['mean_accuracy']:.3f}. (unedited: the share of the "
-               "same images before the edit that the classifier already assigns the target.)")
+               "same images before the edit that the classifier already assigns the target; "
+               "others kept: the share of edited images whose other labels it reads as before; "
+               "reconstructed: the share of reconstructions of images that have the target "
+               "that it assigns the target, the ceiling of an edit through the decoder.)")
   return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,8 @@
 
 import dataclasses
 import functools
+import json
+import os
 from typing import Any, Optional
 
 import jax
@@ -59,6 +61,7 @@ class TrainedModel:
   config: ml_collections.ConfigDict
   step: int
   workdir: str
+  switch_points: Optional[dict] = None  # the edits' defaults (`manipulate.compute_switch_points`)
 
   def _labels(self, y, batch: int) -> jax.Array:
     y = np.asarray(y, np.float32)
@@ -95,7 +98,7 @@ class TrainedModel:
     z = jnp.asarray(np.asarray(z, np.float32))
     if self.spec.has_w and w is None:
       raise ValueError("A CSVAE decodes from z and w: pass w ([B, k*Dw]).")
-    if self.spec.kind in ("condvae", "condvae_info") and y is None:
+    if self.spec.decodes_y and y is None:
       raise ValueError(f"A {self.spec.kind} decodes from z and y: pass y ([B, k]).")
     w = None if w is None else jnp.asarray(np.asarray(w, np.float32))
     y = None if y is None else self._labels(y, z.shape[0])
@@ -135,7 +138,21 @@ def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
   abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device),
                           abstract)
   state = checkpoint.restore_state(manager, step, abstract)
+  points = checkpoint.restore_switch_points(manager, step) or _legacy_switch_points(workdir, step)
   manager.close()
   return TrainedModel(spec=spec, params=state.vae.params,
                       adversary_params=state.adversary.params if state.adversary else None,
-                      config=config, step=step, workdir=workdir)
+                      config=config, step=step, workdir=workdir, switch_points=points)
+
+
+LEGACY_SWITCH_POINTS_FILE = "switch_points.json"
+
+
+def _legacy_switch_points(workdir: str, step: int) -> Optional[dict]:
+  """Switch points that `eval.py` computed for a checkpoint written before they were kept in it."""
+  path = os.path.join(workdir, LEGACY_SWITCH_POINTS_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    points = json.load(f)
+  return points if points["step"] == step else None

@@ -1,6 +1,7 @@
 """The training loop: mesh, data on device, jit, logging, periodic eval, checkpoints, resume."""
 
 import functools
+import json
 import os
 import tempfile
 import time
@@ -17,9 +18,11 @@ import numpy as np
 from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
 from csvae_jax.data import pipeline
+from csvae_jax import manipulate
 from csvae_jax import parallel
 from csvae_jax import steps
 from csvae_jax import train_state as train_state_lib
+from csvae_jax import trained_model
 
 
 def _validate(config: ml_collections.ConfigDict) -> None:
@@ -88,6 +91,27 @@ def _evaluate(eval_step, state, split, batch_size: int, max_examples: int, mesh,
   return {k: float(v) / num_batches for k, v in parallel.fetch(totals).items()}
 
 
+def _eval_images(model: trained_model.TrainedModel, split: dict[str, np.ndarray],
+                 num_examples: int = 8) -> dict[str, np.ndarray]:
+  """TensorBoard images of an image model: "eval/reconstructions" [1, 2H, 8W, C] (inputs over
+  their reconstructions) and, for CSVAE, "eval/w_edits" [1, kH, 5W, C] (the first input with each
+  W_j set to 5 points along the diagonal through the present prior's mean), in [0, 1]."""
+  x, y = split["x"][:num_examples], split["y"][:num_examples]
+  x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
+  def rows(images):  # [R, C, H, W, ch] -> [1, R*H, C*W, ch]
+    r, c, h, w, ch = images.shape
+    return images.transpose(0, 2, 1, 3, 4).reshape(1, r * h, c * w, ch)
+  out = {"eval/reconstructions": rows(np.stack([x, model.reconstruct(x, y)]))}
+  if model.spec.has_w:
+    spec = model.spec
+    offsets = np.linspace(-2.0, 2.0, 5, dtype=np.float32)[:, None]
+    points = spec.w_present_mean + offsets * np.ones((1, spec.w_dim), np.float32)  # [5, Dw]
+    edits = [manipulate.switch_attribute(model, x[0], y[0], j, point=points)
+             for j in range(spec.num_labels)]
+    out["eval/w_edits"] = rows(np.clip(np.stack(edits), 0.0, 1.0))
+  return out
+
+
 def _check_finite(metrics: dict[str, np.ndarray], first_step: int, last_step: int,
                   last_saved: int | None) -> None:
   bad = sorted(name for name, value in metrics.items() if not np.isfinite(value))
@@ -144,7 +168,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   if step == 0:
-    writer.write_hparams({k: v for k, v in config.to_dict().items() if not isinstance(v, dict)})
+    writer.write_hparams({k: v if isinstance(v, (bool, int, float, str)) else str(v)
+                          for k, v in checkpoint.flatten(json.loads(config.to_json())).items()})
   parameter_overview.log_parameter_overview(state.vae.params, msg="Encoder/decoder parameters")
   if state.adversary is not None:
     parameter_overview.log_parameter_overview(state.adversary.params, msg="Adversary parameters")
@@ -183,12 +208,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
             scalars["train/examples_per_sec"] = num_steps * t.batch_size / elapsed
           writer.write_scalars(step, scalars)
         is_first_dispatch = False
-        if step % t.eval_every == 0 or is_last:
+        evaluate, save = step % t.eval_every == 0 or is_last, step % t.ckpt_every == 0 or is_last
+        if evaluate or save:  # this process's copy of the encoder/decoder, for numpy inference
+          model = trained_model.TrainedModel(
+              spec=spec, params=parallel.fetch(state.vae.params), adversary_params=None,
+              config=config, step=step, workdir=workdir)
+        if evaluate:
           eval_metrics = _evaluate(eval_step, state, dataset.splits[eval_split], t.batch_size,
                                    config.eval.max_examples, mesh, eval_rng)
           writer.write_scalars(step, {f"eval/{k}": v for k, v in eval_metrics.items()})
-        if step % t.ckpt_every == 0 or is_last:
-          checkpoint.save(manager, step, state, config, spec)
+          if spec.is_image:
+            writer.write_images(step, _eval_images(model, dataset.splits[eval_split]))
+        if save:
+          points = manipulate.compute_switch_points(model, dataset.splits,
+                                                    config.eval.probe_max_train)
+          checkpoint.save(manager, step, state, config, spec, points)
           logging.info("Saving the checkpoint of step %d (asynchronously).", step)
           last_saved = step
   finally:

@@ -29,9 +29,10 @@ from absl import logging
 from ml_collections import config_flags
 import numpy as np
 
+from csvae_jax import console
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
-from csvae_jax import manipulate
+from csvae_jax import figures
 from csvae_jax import models
 from csvae_jax import trained_model
 from csvae_jax import trainer
@@ -72,6 +73,9 @@ def summarise(results: dict[str, list[dict]], exclusive: bool) -> dict:
       for row in run["table1"]["rows"]:
         per_run.setdefault(_column(row, exclusive), []).append(row["accuracy"])
       per_run["mean"] = [run["table1"]["mean_accuracy"]]
+      kept = [row["others_kept"] for row in run["table1"]["rows"] if "others_kept" in row]
+      if kept:
+        per_run["others kept (worst switch)"] = [min(kept)]
       for column, values in per_run.items():
         columns.setdefault(column, []).append(float(np.mean(values)))
     out["table1"][kind] = {c: _stats(v) for c, v in columns.items()}
@@ -92,7 +96,7 @@ def _markdown(title: str, note: str, table: dict[str, dict], digits: int) -> str
            "|---" * (len(columns) + 1) + "|"]
   for kind, row in table.items():
     cells = " | ".join(_cell(row[c], digits) for c in columns)
-    lines.append(f"| {manipulate.KIND_NAMES[kind]} | {cells} |")
+    lines.append(f"| {models.KIND_NAMES[kind]} | {cells} |")
   return "\n".join(lines) + "\n"
 
 
@@ -107,7 +111,7 @@ def _evaluated(table1: str, step: int) -> bool:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.INFO)
+  console.setup()
   base, root = flags.FLAGS.config, flags.FLAGS.workdir
   unknown = sorted(set(flags.FLAGS.kinds) - set(models.KINDS))
   if unknown:
@@ -117,7 +121,7 @@ def main(argv):
   dataset = data_lib.load_dataset(base.data)
   if len(dataset.splits["train"]["x"].shape) != 4:
     raise app.UsageError(f"{base.data.name} is not an image dataset: Tables 1 and 2 need images.")
-  exclusive = base.data.name == "tfd"
+  exclusive = dataset.traits.exclusive
   start, results, timings, first_models = time.perf_counter(), {}, [], {}
   for seed in map(int, flags.FLAGS.seeds):
     for kind in flags.FLAGS.kinds:
@@ -141,13 +145,16 @@ def main(argv):
       results.setdefault(kind, []).append(run)
       timings.append({"kind": kind, "seed": seed, "train_seconds": round(t1 - t0, 1),
                       "eval_seconds": round(time.perf_counter() - t1, 1)})
-      logging.info("%s seed %d: train %.0f s, eval %.0f s (%.0f s so far)", kind, seed, t1 - t0,
-                   time.perf_counter() - t1, time.perf_counter() - start)
+      done, total = len(timings), len(flags.FLAGS.seeds) * len(flags.FLAGS.kinds)
+      elapsed = time.perf_counter() - start
+      logging.info("Run %d/%d, %s seed %d: train %.0f s, eval %.0f s; %.0f s so far, ETA %.0f s",
+                   done, total, kind, seed, t1 - t0, time.perf_counter() - t1, elapsed,
+                   elapsed / done * (total - done))
       if seed == int(flags.FLAGS.seeds[0]):
         first_models[kind] = trained_model.load(workdir)
 
   for attribute in dataset.label_names:
-    manipulate.kinds_figure(first_models, dataset.splits["test"], attribute,
+    figures.kinds_figure(first_models, dataset.splits["test"], attribute,
                             os.path.join(root, f"kinds_{attribute}.png"))
   summary = summarise(results, exclusive)
   budget = (f"{len(flags.FLAGS.seeds)} seeds ({', '.join(flags.FLAGS.seeds)}), "

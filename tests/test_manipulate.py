@@ -1,6 +1,5 @@
 """switch_attribute on briefly trained procedural-image models of all four kinds."""
 
-import json
 import os
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 
 from configs import tiny_images
 import csvae_jax
+from csvae_jax import figures
 from csvae_jax import manipulate
 from csvae_jax import models
 from csvae_jax import trainer
@@ -80,20 +80,80 @@ def test_vae_scales_its_mean_shift(trained):
                              model.decode(z), atol=1e-5)
 
 
+def _float_split(trained):
+  split = trained[1]
+  return split["x"] / 255.0, split["y"].astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["condvae", "condvae_info"])
+def test_conditional_kinds_decode_with_the_label_set_to_p(trained, kind):
+  model = trained[0][kind]
+  x, y = _float_split(trained)
+  z = model.encode(x, y)["z_mu"]
+  def decoded_with(labels):
+    return model.decode(z, y=labels)
+  for point, on, value in [(0.7, True, 0.7), (2.5, False, 2.5), (None, True, 1.0),
+                           (None, False, 0.0)]:
+    labels = y.copy()
+    labels[:, 2] = value
+    np.testing.assert_allclose(
+        csvae_jax.switch_attribute(model, x, y, "Smiling", on=on, point=point),
+        decoded_with(labels), atol=1e-5, err_msg=f"point={point}, on={on}")
+  # Exclusive labels (TFD): the target class alone is on.
+  labels = np.zeros_like(y)
+  labels[:, 1] = 1.0
+  np.testing.assert_allclose(
+      csvae_jax.switch_attribute(model, x, y, "Facial_Hair", exclusive=True), decoded_with(labels),
+      atol=1e-5)
+
+
+def test_csvae_decodes_with_w_j_set_to_the_point(trained):
+  model = trained[0]["csvae"]
+  x, y = _float_split(trained)
+  latents = model.encode(x, y)
+  w = latents["w_mu"].reshape(len(x), 3, 2)
+  default = np.array(manipulate.switch_points(model)["w_present"][0], np.float32)
+  absent = model.spec.w_absent_mean
+  def decoded_with(w_new):
+    return model.decode(latents["z_mu"], w=w_new.reshape(len(x), 6))
+  for point, on, value in [([1.5, 4.5], True, [1.5, 4.5]), (None, True, default),
+                           (None, False, [absent, absent])]:
+    w_new = w.copy()
+    w_new[:, 0] = value
+    np.testing.assert_allclose(
+        csvae_jax.switch_attribute(model, x, y, "Eyeglasses", on=on, point=point),
+        decoded_with(w_new), atol=1e-5, err_msg=f"point={point}, on={on}")
+  # Exclusive labels (TFD): every other W_i at the absent prior's mean.
+  w_new = np.full_like(w, absent)
+  w_new[:, 0] = default
+  np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, "Eyeglasses", exclusive=True),
+                             decoded_with(w_new), atol=1e-5)
+
+
+def test_vae_exclusive_switch_shifts_from_the_mean_of_the_class(trained):
+  model = trained[0]["vae"]
+  x, y = _float_split(trained)
+  y[:, :] = np.eye(3, dtype=np.float32)[np.arange(len(y)) % 3]  # one class per face
+  z_mean = np.array(manipulate.switch_points(model)["z_mean"], np.float32)  # [k, 2, Dz]
+  expected = model.decode(model.encode(x, y)["z_mu"] + 1.5 * (z_mean[2, 1] - z_mean[y.argmax(1), 1]))
+  np.testing.assert_allclose(
+      csvae_jax.switch_attribute(model, x, y, "Smiling", point=1.5, exclusive=True), expected,
+      atol=1e-5)
+
+
 def test_kinds_figure_shows_every_kind(trained, tmp_path):
   models_by_kind, split = trained
-  manipulate.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "kinds.png"),
+  figures.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "kinds.png"),
                           num_points=3)
   assert (tmp_path / "kinds.png").stat().st_size > 10_000
 
 
-def test_default_points_are_computed_once_and_kept_in_the_workdir(trained):
+def test_default_points_come_with_the_checkpoint(trained):
   model = trained[0]["csvae"]
   points = manipulate.switch_points(model)
-  with open(os.path.join(model.workdir, manipulate.SWITCH_POINTS_FILE)) as f:
-    assert json.load(f) == points
   assert points["step"] == model.step and len(points["w_present"]) == 3
   assert np.array(points["z_mean"]).shape == (3, 2, 4)
+  assert not os.path.exists(os.path.join(model.workdir, "switch_points.json"))
 
 
 def test_unknown_attribute_lists_the_valid_ones(trained):
@@ -103,7 +163,7 @@ def test_unknown_attribute_lists_the_valid_ones(trained):
     csvae_jax.switch_attribute(models_by_kind["vae"], split["x"], split["y"], "Glasses")
 
 
-def test_edit_command_writes_a_grid_and_rejects_other_sizes(trained, tmp_path):
+def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top
@@ -121,4 +181,6 @@ def test_edit_command_writes_a_grid_and_rejects_other_sizes(trained, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert Image.open(tmp_path / "edits.png").size == (4 * 32, 3 * 32)
   result = edit("small.png")
-  assert result.returncode != 0 and "is 30x40; this model takes 32x32 images" in result.stderr
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "is 30x40, not 32x32: centre-cropped" in result.stderr
+  assert "work best on faces aligned as in training" in result.stderr

@@ -37,7 +37,7 @@ def trained(tmp_path_factory):
   config.model.kind = "csvae"
   dataset = data_lib.load_dataset(config.data)
   clf = classifier_lib.load_or_train(config, str(root / "classifier"), dataset.splits,
-                                     dataset.label_names)
+                                     dataset.label_names, num_styles=dataset.traits.num_styles)
   trainer.train_and_evaluate(config, str(root / "csvae"))
   return config, dataset, clf, csvae_jax.load(str(root / "csvae")), root
 
@@ -71,7 +71,7 @@ def _identity_edit(x, y, j, on, point=None):
 def test_method1_scores_the_edits(trained):
   _, dataset, clf, _, _ = trained
   test = dataset.splits["test"]
-  table = tables.method1(clf, test, _identity_edit)
+  table = tables.method1(clf, test, _identity_edit, reconstruct=lambda x, y: x)
   predicted = clf.predicted_labels(test["x"])
   assert len(table["rows"]) == 2 * len(procedural.LABEL_NAMES)
   for row in table["rows"]:
@@ -84,26 +84,31 @@ def test_method1_scores_the_edits(trained):
     assert row["examples"] == sources.sum()
     assert row["accuracy"] == pytest.approx(expected) == pytest.approx(row["unedited"])
     assert row["accuracy"] < 0.5
+    assert row["others_kept"] == 1.0  # nothing else changed
+    # "reconstructed" with the identity as reconstruction: C on real images that have the target.
+    assert row["reconstructed"] == pytest.approx(np.mean(predicted[~sources, j] == int(on)))
   # The generator's own switch (a re-render) is what the classifier calls switched.
   def oracle(x, y, j, on, point=None):
     del y, point
     idx = [int(np.flatnonzero((test["x"] == image).all((1, 2, 3)))[0]) for image in x]
     return tables.pairs({k: v[idx] for k, v in test.items()},
                         {"j": j, "on": on, "attribute": "", "from": "", "to": ""},
-                        procedural.LABEL_NAMES, len(idx))[1]
+                        procedural.LABEL_NAMES, len(idx), dataset.traits)[1]
   perfect = tables.method1(clf, test, oracle, max_examples=64)
   assert perfect["mean_accuracy"] > 0.9
+  assert min(r["others_kept"] for r in perfect["rows"]) > 0.9  # the re-render changes one label
 
 
 def test_method2_numbers_come_from_the_edits(trained):
   _, dataset, _, model, _ = trained
   validation, test = dataset.splits["validation"], dataset.splits["test"]
-  table = tables.method2(model, validation, test, False, edit=_identity_edit, max_pairs=32)
+  table = tables.method2(model, validation, test, dataset.traits, edit=_identity_edit,
+                         max_pairs=32)
   for row in table["rows"]:
     assert row["original_changed"] == 0.0
     assert row["target_changed"] == pytest.approx(row["target_original"])
     assert row["target_original"] > 0.0  # the re-render differs from the input
-  real = tables.method2(model, validation, test, False, max_pairs=32)
+  real = tables.method2(model, validation, test, dataset.traits, max_pairs=32)
   assert [r["target_original"] for r in real["rows"]] == pytest.approx(
       [r["target_original"] for r in table["rows"]])
   assert all(r["original_changed"] > 0 for r in real["rows"])
@@ -132,7 +137,7 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
     table1 = json.load(f)
   assert set(table1) == meta | {"rows", "mean_accuracy"}
   assert set(table1["rows"][0]) == {"attribute", "from", "to", "examples", "accuracy",
-                                    "unedited"}
+                                    "unedited", "others_kept", "reconstructed"}
   assert table1["step"] == model.step and table1["seed"] == config.seed
   with open(root / "table2.json") as f:
     table2 = json.load(f)

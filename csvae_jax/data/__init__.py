@@ -1,13 +1,15 @@
-"""Datasets by name. Each loader returns a `Dataset` of in-memory numpy splits.
+"""Datasets by name. Each loader returns a `Dataset` of in-memory numpy splits; `traits` tells
+what the rest of the library may ask of a dataset from its config alone, with no data present.
 
 A split is {"x": [N, ...] (float32 vectors in the data's units, or uint8 images [N, H, W, C]),
 "y": float32 [N, k] in {0, 1}} plus, where known, "identity": int32 [N] (-1 unknown) and, for the
-procedural images, their generating factors ("factor/<name>": [N, ...]).
+procedural images, their generating factors ("factor/<name>": [N, ...]; the style of label j is
+"factor/<label_name>_style").
 """
 
 import dataclasses
 import os
-from typing import Callable
+from typing import Callable, Optional
 
 import ml_collections
 import numpy as np
@@ -19,21 +21,40 @@ from csvae_jax.data import tfd
 
 
 @dataclasses.dataclass(frozen=True)
+class Traits:
+  """Facts of a dataset known from its config alone (kept with every checkpoint in its config)."""
+  title: str                         # e.g. "celeba/glasses", for tables and figures
+  exclusive: bool = False            # one label per example (TFD's expressions): switching one
+                                     # label on turns the others off
+  num_styles: tuple[int, ...] = ()   # the generator's styles of each label, where known
+  # Ground truth of an edit, where the data can re-render it: (split, label name, on) -> uint8
+  # images of the split's examples with that label switched and nothing else changed.
+  rerender_switched: Optional[Callable[[dict, str, bool], np.ndarray]] = None
+  # A photo of this shape ([H, W, C]) is prepared as the training images were by `prepare_photo`
+  # (uint8 [H, W, C] -> uint8 [*x_shape]); other photos are centre-cropped and resized.
+  photo_shape: tuple[int, ...] = ()
+  prepare_photo: Optional[Callable[[np.ndarray], np.ndarray]] = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Dataset:
   splits: dict[str, dict[str, np.ndarray]]  # "train", "test" and, for images, "validation"
   label_names: tuple[str, ...]              # k names, in the order of y's columns
   standardise: bool                         # whether the model standardises x with train statistics
+  traits: Traits
 
 
 def _swiss_roll(config: ml_collections.ConfigDict) -> Dataset:
   splits = swiss_roll.load(config.num_train, config.num_test, config.seed)
-  return Dataset(splits=splits, label_names=swiss_roll.LABEL_NAMES, standardise=True)
+  return Dataset(splits=splits, label_names=swiss_roll.LABEL_NAMES, standardise=True,
+                 traits=traits(config))
 
 
 def _procedural(config: ml_collections.ConfigDict) -> Dataset:
   splits = procedural.load(config.num_train, config.num_validation, config.num_test, config.seed,
                            config.image_size, os.path.expanduser(config.data_dir))
-  return Dataset(splits=splits, label_names=procedural.LABEL_NAMES, standardise=False)
+  return Dataset(splits=splits, label_names=procedural.LABEL_NAMES, standardise=False,
+                 traits=traits(config))
 
 
 def _manual_dir(config: ml_collections.ConfigDict, dataset: str) -> str:
@@ -46,21 +67,40 @@ def _manual_dir(config: ml_collections.ConfigDict, dataset: str) -> str:
 def _celeba(config: ml_collections.ConfigDict) -> Dataset:
   splits, names = celeba.load(_manual_dir(config, "celeba"), os.path.expanduser(config.data_dir),
                               config.subset)
-  return Dataset(splits=splits, label_names=names, standardise=False)
+  return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
 
 
 def _tfd(config: ml_collections.ConfigDict) -> Dataset:
   splits, names = tfd.load(_manual_dir(config, "tfd"), os.path.expanduser(config.data_dir),
                            config.resolution)
-  return Dataset(splits=splits, label_names=names, standardise=False)
+  return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
 
 
 DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Dataset]] = {
     "swiss_roll": _swiss_roll, "procedural": _procedural, "celeba": _celeba, "tfd": _tfd}
 
 
-def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
-  """The dataset named by `config.name` (config is the `data` group)."""
+def _check_name(config: ml_collections.ConfigDict) -> None:
   if config.name not in DATASETS:
     raise ValueError(f"Unknown dataset {config.name!r}; valid names: {', '.join(DATASETS)}.")
+
+
+def traits(config: ml_collections.ConfigDict) -> Traits:
+  """The `Traits` of the dataset named by `config.name` (config is the `data` group)."""
+  _check_name(config)
+  if config.name == "procedural":
+    return Traits(title="procedural", num_styles=tuple(procedural.NUM_STYLES[n]
+                                                       for n in procedural.LABEL_NAMES),
+                  rerender_switched=procedural.rerender_switched)
+  if config.name == "celeba":
+    return Traits(title=f"celeba/{config.subset}", photo_shape=celeba.ALIGNED_SHAPE,
+                  prepare_photo=lambda image: np.asarray(celeba.preprocess_image(image)))
+  if config.name == "tfd":
+    return Traits(title=f"tfd/{config.resolution}", exclusive=True)
+  return Traits(title=config.name)
+
+
+def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
+  """The dataset named by `config.name` (config is the `data` group)."""
+  _check_name(config)
   return DATASETS[config.name](config)

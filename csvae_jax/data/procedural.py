@@ -407,6 +407,14 @@ def rerender(split: dict[str, np.ndarray], attributes: dict[str, np.ndarray],
   return render(identity_factors(split), attributes, image_size)
 
 
+def rerender_switched(split: dict[str, np.ndarray], attribute: str, on: bool) -> np.ndarray:
+  """The ground truth of an edit: the faces of `split` re-rendered with `attribute` switched on
+  (in each face's stored style) or off, everything else unchanged: uint8 [N, S, S, 3]."""
+  attributes = attribute_factors(split)
+  attributes[attribute][:] = int(on)
+  return rerender(split, attributes, split["x"].shape[1])
+
+
 def load(num_train: int, num_validation: int, num_test: int, seed: int, image_size: int = 64,
          cache_dir: str | None = None) -> dict[str, dict[str, np.ndarray]]:
   """The three splits, from independent streams of `seed`.

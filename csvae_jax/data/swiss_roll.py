@@ -1,7 +1,8 @@
 """The swiss roll of paper 5.1: sklearn's make_swiss_roll, labelled by which half of its height.
 
 Splits are dicts {"x": float32 [N, 3] raw coordinates, "y": float32 [N, 1] in {0, 1}}. Column 1 of
-sklearn's points is the roll's height, uniform on [0, 21]; y = 1 where it is above 10 (DESIGN.md 2).
+sklearn's points is the roll's height, uniform on [0, 21]; y = 1 where it is above 10
+(docs/design.md, section 2).
 """
 
 import numpy as np

@@ -1,0 +1,109 @@
+"""A trained model is a self-contained artefact: the installed package edits faces from a copy of
+a workdir, in another directory, with no dataset present and nothing written into the copy."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from configs import tiny_images
+import csvae_jax
+from csvae_jax import data as data_lib
+from csvae_jax import evaluate
+from csvae_jax import manipulate
+from csvae_jax import trainer
+from file_snapshot import snapshot
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = """
+import sys
+import numpy as np
+import csvae_jax
+from csvae_jax.data import procedural
+
+assert csvae_jax.__file__.startswith(sys.argv[2]), csvae_jax.__file__
+model = csvae_jax.load(sys.argv[1])
+faces = procedural.make_split(4, seed=1, image_size=32)
+on = csvae_jax.switch_attribute(model, faces["x"], faces["y"], "Eyeglasses")
+grid = csvae_jax.switch_attribute(model, faces["x"], faces["y"], "Smiling",
+                                  point=csvae_jax.manipulate.w_grid(model, 3))
+assert on.shape == (4, 32, 32, 3) and on.dtype == np.uint8 and grid.shape == (9, 4, 32, 32, 3)
+print("edited", on.shape, grid.shape)
+"""
+
+
+def test_installed_package_edits_from_a_copied_workdir_without_its_dataset(tmp_path):
+  source, site = tmp_path / "source", tmp_path / "site"
+  shutil.copytree(os.path.join(REPO, "csvae_jax"), source / "csvae_jax",
+                  ignore=shutil.ignore_patterns("__pycache__"))
+  for name in ("pyproject.toml", "README.md", "requirements.txt", "requirements-test.txt"):
+    shutil.copy(os.path.join(REPO, name), source)
+  # Dependencies come from this environment; the build uses its setuptools.
+  install = subprocess.run(
+      [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+       "--no-build-isolation", "--target", str(site), str(source)],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert install.returncode == 0, install.stderr[-3000:]
+  assert (site / "csvae_jax" / "data" / "procedural.py").exists()
+
+  config = tiny_images.get_config()
+  config.data.data_dir = str(tmp_path / "data")
+  trainer.train_and_evaluate(config, str(tmp_path / "run"))
+  shutil.copytree(tmp_path / "run", tmp_path / "copy")
+  shutil.rmtree(tmp_path / "data")
+  before = snapshot(str(tmp_path / "copy"))
+
+  elsewhere = tmp_path / "elsewhere"
+  elsewhere.mkdir()
+  (elsewhere / "script.py").write_text(SCRIPT)
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  env["PYTHONPATH"] = str(site)  # the installed copy; the checkout is not on the path
+  run = subprocess.run([sys.executable, "script.py", str(tmp_path / "copy"), str(site)],
+                       cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+                       check=False)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert "edited (4, 32, 32, 3) (9, 4, 32, 32, 3)" in run.stdout
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  Image.fromarray(np.zeros((50, 40, 3), np.uint8)).save(elsewhere / "photo.png")
+  edit = subprocess.run(
+      [sys.executable, "-m", "csvae_jax.edit", "--workdir", str(tmp_path / "copy"), "--image",
+       "photo.png", "--attribute", "Facial_Hair", "--grid", "2", "--out", "edits.png"],
+      cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300, check=False)
+  assert edit.returncode == 0, edit.stderr[-3000:]
+  assert (elsewhere / "edits.png").exists()
+  assert not (tmp_path / "data").exists()
+  assert snapshot(str(tmp_path / "copy")) == before
+
+
+def test_checkpoints_keep_the_switch_points_and_older_ones_get_them_from_eval(config, tmp_path):
+  workdir = str(tmp_path / "run")
+  trainer.train_and_evaluate(config, workdir)
+  model = csvae_jax.load(workdir)
+  stored = manipulate.switch_points(model)
+  assert stored == manipulate.compute_switch_points(
+      model, data_lib.load_dataset(config.data).splits, config.eval.probe_max_train)
+  assert stored["step"] == 400 and np.array(stored["z_mean"]).shape == (1, 2, 2)
+  # A checkpoint from before they were kept: the edit names the command that adds them.
+  for step in ("200", "400"):
+    shutil.rmtree(tmp_path / "run" / "checkpoints" / step / "switch_points")
+  old = csvae_jax.load(workdir)
+  with pytest.raises(ValueError, match=f"no stored switch points.*python eval.py --workdir "
+                                       f"{workdir}"):
+    csvae_jax.switch_attribute(old, np.zeros((1, 3)), np.zeros((1, 1)), 0)
+  evaluate.evaluate(None, workdir)
+  assert manipulate.switch_points(csvae_jax.load(workdir)) == stored
+
+
+def test_eval_refuses_a_config_the_model_was_not_trained_with(config, tmp_path):
+  trainer.train_and_evaluate(config, str(tmp_path))
+  config.model.z_dim = 3
+  with pytest.raises(ValueError, match=r"(?s)model.z_dim: checkpoint 2, config 3.*Leave out "
+                                       r"--config"):
+    evaluate.evaluate(config, str(tmp_path))
+  config.model.z_dim = 2
+  config.eval.probe_max_train = 500  # eval settings may differ
+  assert evaluate.evaluate(config, str(tmp_path))["step"] == 400
