@@ -13,7 +13,7 @@ def get_config():
   config.model.conv_channels = (8, 16)
   config.model.z_dim = 4
   config.train.num_steps, config.train.batch_size = 20, 16
-  config.train.log_every = config.train.eval_every = config.train.ckpt_every = 10
+  config.train.log_every, config.train.eval_every, config.train.ckpt_every = 10, 20, 20
   for player in ("vae", "adversary"):  # image_base's 500 warmup steps would leave it untrained
     config.optim[player].warmup_steps = 5
   config.eval.probe_max_train = 128

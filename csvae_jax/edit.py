@@ -24,7 +24,6 @@ import numpy as np
 from PIL import Image
 
 from csvae_jax import console
-from csvae_jax import data as data_lib
 from csvae_jax import manipulate
 from csvae_jax import plots
 from csvae_jax import trained_model
@@ -42,26 +41,9 @@ FLAGS = flags.FLAGS
 
 
 def read_image(path: str, model: trained_model.TrainedModel) -> np.ndarray:
-  """The image at `path` as the model's input: uint8 [*x_shape] (see the module doc)."""
-  height, width, channels = model.spec.x_shape
-  image = np.asarray(Image.open(path).convert("RGB" if channels == 3 else "L"))
-  image = image[..., None] if image.ndim == 2 else image
-  traits = data_lib.traits(model.config.data)
-  if traits.prepare_photo is not None and image.shape == tuple(traits.photo_shape):
-    return traits.prepare_photo(image)
-  if image.shape == model.spec.x_shape:
-    return image
-  expected = f"{width}x{height}" + (
-      f" or {traits.photo_shape[1]}x{traits.photo_shape[0]}" if traits.photo_shape else "")
-  logging.warning("%s is %dx%d, not %s: centre-cropped to a square and resized to %dx%d. Edits "
-                  "work best on faces aligned as in training.", path, image.shape[1],
-                  image.shape[0], expected, width, height)
-  side = min(image.shape[:2])
-  top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-  square = Image.fromarray(image[top:top + side, left:left + side].squeeze(-1)
-                           if channels == 1 else image[top:top + side, left:left + side])
-  resized = np.asarray(square.resize((width, height), Image.Resampling.LANCZOS))
-  return resized[..., None] if resized.ndim == 2 else resized
+  """The image at `path` as the model's input: uint8 [*x_shape] (`manipulate.prepare_photo`)."""
+  image = np.asarray(Image.open(path).convert("RGB" if model.spec.x_shape[-1] == 3 else "L"))
+  return manipulate.prepare_photo(image, model, name=path)
 
 
 def main(argv):

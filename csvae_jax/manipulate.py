@@ -16,7 +16,9 @@
 
 from typing import Optional, Sequence, Union
 
+from absl import logging
 import numpy as np
+from PIL import Image
 
 from csvae_jax import data as data_lib
 from csvae_jax import trained_model
@@ -207,6 +209,35 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
       w_new[:, j] = b[min(i, len(b) - 1)]
     outs.append(model.decode(z, w=w_new.reshape(len(x), -1)))
   return np.stack(outs)
+
+
+def prepare_photo(image: np.ndarray, model: trained_model.TrainedModel,
+                  name: str = "the photo") -> np.ndarray:
+  """A photo of any size as `model`'s input: uint8 [H, W, C] (or [H, W]) -> uint8 [*x_shape].
+
+  A photo of the data's aligned shape (CelebA's 178x218) gets the training crop and resize; one of
+  the model's own size is kept; any other is centre-cropped to a square and resized, with a logged
+  note that edits work best on faces aligned as in training.
+  """
+  height, width, channels = model.spec.x_shape
+  image = np.asarray(image, np.uint8)
+  image = image[..., None] if image.ndim == 2 else image
+  traits = data_lib.traits(model.config.data)
+  if traits.prepare_photo is not None and image.shape == tuple(traits.photo_shape):
+    return traits.prepare_photo(image)
+  if image.shape == model.spec.x_shape:
+    return image
+  expected = f"{width}x{height}" + (
+      f" or {traits.photo_shape[1]}x{traits.photo_shape[0]}" if traits.photo_shape else "")
+  logging.warning("%s is %dx%d, not %s: centre-cropped to a square and resized to %dx%d. Edits "
+                  "work best on faces aligned as in training.", name, image.shape[1],
+                  image.shape[0], expected, width, height)
+  side = min(image.shape[:2])
+  top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+  square = image[top:top + side, left:left + side]
+  resized = Image.fromarray(square[..., 0] if channels == 1 else square).resize(
+      (width, height), Image.Resampling.LANCZOS)
+  return np.asarray(resized).reshape(height, width, channels)
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
