@@ -1,6 +1,5 @@
 """Losses against closed forms and values computed independently (numpy, scipy, Monte Carlo)."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
