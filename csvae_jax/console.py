@@ -31,7 +31,7 @@ class _RunLines(std_logging.Filter):
 
 def setup() -> None:
   """Configures absl logging as the module doc says; call once, in `main`."""
-  if flags.FLAGS["verbosity"].present:  # asked for on the command line: every library at that level
+  if flags.FLAGS["verbosity"].present:  # given on the command line: every library at that level
     return
   logging.set_verbosity(logging.INFO)
   main_file = getattr(sys.modules["__main__"], "__file__", "") or ""

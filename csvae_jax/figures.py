@@ -39,14 +39,16 @@ def style_figures(model: trained_model.TrainedModel, split: dict[str, np.ndarray
       paths.append(os.path.join(out_dir, f"w_grid_{name}.png"))
       plots.plot_w_grid(paths[-1], w[:, j], y[:, j] == 1, grid, edits, name)
     others = np.flatnonzero(y[:, j] == 0)[:num_identities]
-    rows = manipulate.switch_attribute(model, x[others], y[others], name, point=styles[name])  # uint8
+    rows = manipulate.switch_attribute(model, x[others], y[others], name,
+                                       point=styles[name])  # uint8
     paths.append(os.path.join(out_dir, f"style_transfer_{name}.png"))
     plots.save_image_grid(paths[-1], [*x[others], *rows.reshape(-1, *x.shape[1:])], len(others))
   if len(names) >= 2:
     a, b = names[:2]
     pairs = [(p, q) for p in styles[a] for q in styles[b]]
-    edits = manipulate.switch_attribute(model, x[subject] / 255.0, y[subject], [a, b], on=[True, True],
-                             point=[np.array([p for p, _ in pairs]), np.array([q for _, q in pairs])])
+    edits = manipulate.switch_attribute(
+        model, x[subject] / 255.0, y[subject], [a, b], on=[True, True],
+        point=[np.array([p for p, _ in pairs]), np.array([q for _, q in pairs])])
     recon = model.reconstruct(x[subject], y[subject])[0]
     blank = np.full_like(x[subject], 255)
     images = []

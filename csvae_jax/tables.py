@@ -110,7 +110,7 @@ def _target_mask(y: np.ndarray, row: dict[str, Any]) -> np.ndarray:
 
 
 def has_identities(split: dict[str, np.ndarray], traits: data_lib.Traits) -> bool:
-  """Whether Method 2 can run: the data re-render an edit's ground truth, or identities are known."""
+  """Whether Method 2 can run: the data re-render an edit's ground truth, or identities exist."""
   return (traits.rerender_switched is not None
           or bool(np.any(split.get("identity", np.array([-1])) >= 0)))
 

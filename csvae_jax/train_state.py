@@ -35,7 +35,8 @@ def model_spec(config: ml_collections.ConfigDict, *, x_shape: tuple[int, ...], n
       hidden=m.hidden, conv_channels=m.conv_channels, adversary_hidden=m.adversary_hidden, likelihood=m.likelihood,
       x_fixed_std=m.x_fixed_std, w_present_mean=m.w_present_mean,
       w_present_scale=m.w_present_scale, w_absent_mean=m.w_absent_mean,
-      w_absent_scale=m.w_absent_scale, w_prior_centred=m.w_prior_centred, x_mean=tuple(x_mean), x_std=tuple(x_std),
+      w_absent_scale=m.w_absent_scale, w_prior_centred=m.w_prior_centred,
+      x_mean=tuple(x_mean), x_std=tuple(x_std),
       label_names=tuple(label_names), compute_dtype=m.compute_dtype)
 
 
