@@ -95,6 +95,9 @@ def train_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, 
      beta_h*h against the updated adversary (h = M2 for CSVAE, minus the adversary's
      cross-entropy for CondVAE-info), with the same reparametrisation noise, hence the same z.
   Kinds without an adversary skip step 1. The kind is static: it picks the code path at trace time.
+  Both halves encode x with the same params, written apart so that each is a plain function; XLA
+  merges the two forward passes into one (tests/test_steps.py checks the compiled FLOP count; an
+  explicit single pass through `jax.vjp` measured 14% slower on the swiss roll).
 
   Args:
     state: both players' params and optimizer states.

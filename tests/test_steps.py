@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import tiny_images
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
 from csvae_jax import losses
@@ -125,6 +126,36 @@ def test_step_runs_the_adversary_first_then_the_encoder_against_it(config):
   rng = jax.random.fold_in(key, 0)  # train_step folds the step number into the loop's key.
   expected, _ = vae_step(adversary_step(state, x, y, rng)[0], x, y, rng)
   assert _tree_equal(stepped, expected)
+
+
+def _flops(fn, *args) -> float:
+  """XLA's FLOP count of `fn` compiled for `args`."""
+  cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+  return (cost[0] if isinstance(cost, list) else cost)["flops"]
+
+
+def test_the_compiled_step_runs_the_encoder_forward_once():
+  """Both halves encode x, and XLA merges the two passes: the compiled step costs the encoder/
+  decoder's half plus the adversary's update at a given z, not a second forward of q(z|x)."""
+  config = tiny_images.get_config()
+  config.model.kind = "csvae"
+  spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
+  state = train_state_lib.create_train_state(jax.random.key(0), config, spec)
+  x, y, rng = jnp.ones((16, 32, 32, 3)), jnp.ones((16, 2)), jax.random.key(1)
+  betas = dict(config.loss)
+  z = jnp.ones((16, spec.z_dim))
+  step = _flops(functools.partial(steps.train_step, spec=spec, betas=betas), state,
+                {"x": x, "y": y}, rng)
+  vae_half = _flops(functools.partial(steps.vae_step, spec=spec, betas=betas), state, x, y, rng)
+  adversary_half = _flops(functools.partial(steps.adversary_step, spec=spec), state, x, y, rng)
+  def adversary_at_z(state):
+    def n_loss(params):
+      return losses.adversary_loss(state.adversary.apply_fn({"params": params}, z), y)[0]
+    return state.adversary.apply_gradients(grads=jax.grad(n_loss)(state.adversary.params))
+  one_pass = vae_half + _flops(adversary_at_z, state)
+  second_encoder_pass = vae_half + adversary_half - one_pass
+  assert second_encoder_pass > 0.05 * step  # q(z|x)'s forward: a visible share of the step ...
+  assert abs(step - one_pass) < 0.1 * second_encoder_pass  # ... that the step does not pay twice.
 
 
 @pytest.mark.parametrize("kind", ["condvae_info", "csvae"])
