@@ -9,13 +9,13 @@ differing fields, rather than silently mixed with the new run.
 
 import dataclasses
 import json
-import os
 from typing import Any, Optional
 
 import ml_collections
 import orbax.checkpoint as ocp
 
 from csvae_jax import models
+from csvae_jax import paths
 
 # Config groups that must match for a checkpoint to be resumed; the others (steps, rates, logging)
 # may change between runs.
@@ -25,7 +25,7 @@ COMPATIBLE_GROUPS = ("model", "data")
 def make_manager(workdir: str, max_to_keep: Optional[int] = None,
                  read_only: bool = False) -> ocp.CheckpointManager:
   """The workdir's checkpoint manager (async saves; `wait_until_finished` before exiting)."""
-  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+  directory = paths.resolve(workdir) / "checkpoints"
   options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=not read_only,
                                          read_only=read_only)
   return ocp.CheckpointManager(directory, options=options)

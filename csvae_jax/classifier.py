@@ -12,7 +12,6 @@ that a model's edits reach.
 import dataclasses
 import functools
 import json
-import os
 import time
 from typing import Any, Optional
 
@@ -26,6 +25,7 @@ import numpy as np
 import optax
 
 from csvae_jax import models
+from csvae_jax import paths
 
 PARAMS_FILE = "params.msgpack"
 INFO_FILE = "classifier.json"
@@ -176,11 +176,10 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
   Raises:
     ValueError: if `directory` holds a classifier of other data or settings (it is left alone).
   """
-  info_path = os.path.join(directory, INFO_FILE)
+  folder = paths.resolve(directory)
   identity = _identity(config)
-  if os.path.exists(info_path):
-    with open(info_path) as f:
-      info = json.load(f)
+  if (folder / INFO_FILE).exists():
+    info = json.loads((folder / INFO_FILE).read_text())
     if info["identity"] != identity:
       differ = [f"{group}.{k}: {info['identity'][group].get(k)!r} there, {v!r} here"
                 for group, fields in identity.items() for k, v in fields.items()
@@ -190,22 +189,21 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
                        "one to retrain it.")
     net = Classifier(tuple(info["channels"]), len(info["label_names"]), tuple(info["num_styles"]))
     template = net.init(jax.random.key(0), jnp.zeros((1, *info["x_shape"])))["params"]
-    with open(os.path.join(directory, PARAMS_FILE), "rb") as f:
-      params = flax.serialization.from_bytes(template, f.read())
+    params = flax.serialization.from_bytes(template, (folder / PARAMS_FILE).read_bytes())
     logging.info("Loaded the attribute classifier in %s: %s", directory, info["metrics"])
     return TrainedClassifier(params, net, info["exclusive"], tuple(info["label_names"]),
                              info["metrics"])
   logging.info("Training the attribute classifier into %s (once; later evals reuse it).", directory)
   clf = train(config, splits, label_names, exclusive, config.data.seed, tuple(num_styles))
   logging.info("Classifier test accuracy: %s", clf.metrics)
-  os.makedirs(directory, exist_ok=True)
+  folder.mkdir(parents=True, exist_ok=True)
   info = {"identity": identity, "channels": list(clf.net.channels),
           "num_styles": list(clf.net.num_styles), "label_names": list(clf.label_names),
           "exclusive": exclusive, "x_shape": list(splits["train"]["x"].shape[1:]),
           "metrics": clf.metrics}
   for name, payload, mode in ((PARAMS_FILE, flax.serialization.to_bytes(clf.params), "wb"),
                               (INFO_FILE, json.dumps(info, indent=2), "w")):
-    with open(os.path.join(directory, name + ".tmp"), mode) as f:
+    with (folder / (name + ".tmp")).open(mode) as f:
       f.write(payload)
-    os.replace(os.path.join(directory, name + ".tmp"), os.path.join(directory, name))
+    (folder / (name + ".tmp")).replace(folder / name)
   return clf

@@ -21,6 +21,7 @@ from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
 from csvae_jax import figures
 from csvae_jax import manipulate
+from csvae_jax import paths
 from csvae_jax import plots
 from csvae_jax import tables
 from csvae_jax import trained_model
@@ -54,11 +55,10 @@ def _probes(name: str, train_features, train_y, test_features, test_y, label_nam
 
 
 def _write(out_dir: str, name: str, table: dict, markdown: str = "") -> None:
-  with open(os.path.join(out_dir, name + ".json"), "w") as f:
-    json.dump(table, f, indent=2)
+  folder = paths.resolve(out_dir)
+  (folder / (name + ".json")).write_text(json.dumps(table, indent=2))
   if markdown:
-    with open(os.path.join(out_dir, name + ".md"), "w") as f:
-      f.write(markdown)
+    (folder / (name + ".md")).write_text(markdown)
 
 
 def write_tables(config: ml_collections.ConfigDict, model: trained_model.TrainedModel,
@@ -128,10 +128,10 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   splits = dataset.splits
   if model.switch_points is None:
     points = manipulate.compute_switch_points(model, splits, config.eval.probe_max_train)
-    path = os.path.join(workdir, trained_model.LEGACY_SWITCH_POINTS_FILE)
-    with open(path + ".tmp", "w") as f:
-      json.dump(points, f)
-    os.replace(path + ".tmp", path)
+    path = paths.resolve(workdir) / trained_model.LEGACY_SWITCH_POINTS_FILE
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(points))
+    temporary.replace(path)
     model = dataclasses.replace(model, switch_points=points)
   train, test = splits["train"], splits["test"]
   train = {k: v[:config.eval.probe_max_train] for k, v in train.items()}
@@ -165,9 +165,8 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
     results["adversary_accuracy"] = float(np.mean((probs > 0.5) == (test["y"] > 0.5)))
 
   out_dir = os.path.join(workdir, "eval")
-  os.makedirs(out_dir, exist_ok=True)
-  with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-    json.dump(results, f, indent=2)
+  paths.resolve(out_dir).mkdir(parents=True, exist_ok=True)
+  (paths.resolve(out_dir) / "metrics.json").write_text(json.dumps(results, indent=2))
   title = f"{model.spec.kind} on {config.data.name}, step {model.step}"
   if model.spec.is_image:
     plots.plot_reconstructions(os.path.join(out_dir, "reconstructions.png"),

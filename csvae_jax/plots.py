@@ -7,6 +7,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from csvae_jax import paths
+
+
+def _save(fig, path: str) -> None:
+  """Writes `fig` as a PNG to `path` (local or a bucket URI) and closes it."""
+  with paths.resolve(path).open("wb") as f:
+    fig.savefig(f, format="png", dpi=80)
+  plt.close(fig)
+
 
 def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents: np.ndarray,
                             latent_names: list[str], y: np.ndarray, title: str = "") -> None:
@@ -35,8 +44,7 @@ def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents
     ax.set_title(f"({latent_names[a]}, {latent_names[b]})")
   fig.suptitle(title + "  (red: label 1, blue: label 0)")
   fig.tight_layout()
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str = "") -> None:
@@ -58,8 +66,7 @@ def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str
                 cmap="gray", vmin=0, vmax=1)
   fig.suptitle(title + "  (input | reconstruction)")
   fig.tight_layout()
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def save_image_grid(path: str, images, columns: int) -> None:
@@ -71,7 +78,8 @@ def save_image_grid(path: str, images, columns: int) -> None:
   for i, image in enumerate(images):
     r, c = divmod(i, columns)
     sheet[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
-  plt.imsave(path, sheet.squeeze(-1) if channels == 1 else sheet, cmap="gray")
+  with paths.resolve(path).open("wb") as f:
+    plt.imsave(f, sheet.squeeze(-1) if channels == 1 else sheet, cmap="gray", format="png")
 
 
 def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
@@ -98,8 +106,7 @@ def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
   ax.imshow(np.clip(sheet.squeeze(-1) if sheet.shape[-1] == 1 else sheet, 0, 1), cmap="gray")
   ax.axis("off")
   ax.set_title("decoded at the grid (w1 across, w2 up)")
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
@@ -141,5 +148,4 @@ def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
     ax.set_title(f"CSVAE: W of {attribute} (red: present)", fontsize=9)
     ax.yaxis.tick_right()
   fig.suptitle(f"Switching {attribute} on, one subject, each model kind")
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
+  _save(fig, path)

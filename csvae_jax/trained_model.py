@@ -3,7 +3,6 @@
 import dataclasses
 import functools
 import json
-import os
 from typing import Any, Optional
 
 import jax
@@ -13,6 +12,7 @@ import numpy as np
 
 from csvae_jax import checkpoint
 from csvae_jax import models
+from csvae_jax import paths
 from csvae_jax import train_state as train_state_lib
 
 
@@ -150,9 +150,8 @@ LEGACY_SWITCH_POINTS_FILE = "switch_points.json"
 
 def _legacy_switch_points(workdir: str, step: int) -> Optional[dict]:
   """Switch points that `eval.py` computed for a checkpoint written before they were kept in it."""
-  path = os.path.join(workdir, LEGACY_SWITCH_POINTS_FILE)
-  if not os.path.exists(path):
+  path = paths.resolve(workdir) / LEGACY_SWITCH_POINTS_FILE
+  if not path.exists():
     return None
-  with open(path) as f:
-    points = json.load(f)
+  points = json.loads(path.read_text())
   return points if points["step"] == step else None

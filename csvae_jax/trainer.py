@@ -12,6 +12,7 @@ from clu import parameter_overview
 from clu import periodic_actions
 import jax
 import jax.numpy as jnp
+from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 
@@ -20,6 +21,7 @@ from csvae_jax import data as data_lib
 from csvae_jax.data import pipeline
 from csvae_jax import manipulate
 from csvae_jax import parallel
+from csvae_jax import paths
 from csvae_jax import steps
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trained_model
@@ -37,8 +39,14 @@ def _validate(config: ml_collections.ConfigDict) -> None:
 
 
 def check_workdir(workdir: str) -> None:
-  """Raises a clear error unless `workdir` is, or can become, a writable directory."""
-  path = os.path.abspath(workdir)
+  """Raises a clear error unless `workdir` is, or can become, a writable directory.
+
+  A bucket URI (gs://...) is created if missing and otherwise left to its file system's errors.
+  """
+  if paths.is_uri(workdir):
+    paths.resolve(workdir).mkdir(parents=True, exist_ok=True)
+    return
+  path = os.path.abspath(os.path.expanduser(workdir))
   if os.path.exists(path) and not os.path.isdir(path):
     raise NotADirectoryError(f"--workdir {workdir} is a file; give a directory.")
   if not os.path.isdir(path):
@@ -123,6 +131,20 @@ def _check_finite(metrics: dict[str, np.ndarray], first_step: int, last_step: in
         "config.optim.*.learning_rate or set config.optim.*.grad_clip, then rerun.")
 
 
+def load_dataset_once(config: ml_collections.ConfigDict) -> data_lib.Dataset:
+  """`data_lib.load_dataset` on every process, prepared once: process 0 loads first (CelebA and
+  TFD prepare their TFDS files into config.data_dir then) while the others wait at a barrier,
+  then they load what it prepared. With a data_dir each host has to itself (a local disk), each
+  host prepares its own copy after process 0. config: the `data` group."""
+  if jax.process_index() == 0:
+    dataset = data_lib.load_dataset(config)
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices("csvae_jax: dataset prepared by process 0")
+  if jax.process_index() > 0:
+    dataset = data_lib.load_dataset(config)
+  return dataset
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict,
                        workdir: str) -> train_state_lib.TrainState:
   """Trains `config.model.kind` on `config.data.name`, resuming from `workdir` if it holds a run.
@@ -139,7 +161,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   logging.info("Devices: %d (%s), processes: %d", mesh.size, jax.devices()[0].platform,
                jax.process_count())
 
-  dataset = data_lib.load_dataset(config.data)
+  dataset = load_dataset_once(config.data)
   train = dataset.splits["train"]
   eval_split = "validation" if "validation" in dataset.splits else "test"
   x_mean, x_std = ((train["x"].mean(0), train["x"].std(0)) if dataset.standardise else ((), ()))
@@ -166,7 +188,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     logging.info("Resumed from the checkpoint at step %d in %s", last_saved, manager.directory)
   step = int(parallel.fetch(state.step))
 
-  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  writer = metric_writers.create_default_writer(str(paths.resolve(workdir)),
+                                                just_logging=jax.process_index() > 0)
   if step == 0:
     writer.write_hparams({k: v if isinstance(v, (bool, int, float, str)) else str(v)
                           for k, v in checkpoint.flatten(json.loads(config.to_json())).items()})

@@ -8,19 +8,21 @@ import sys
 import jax
 import numpy as np
 
+import celeba_fixtures
 import csvae_jax
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = ["--config.train.num_steps=200", "--config.train.ckpt_every=200",
          "--config.train.eval_every=200"]
 
 
-def _train(workdir, devices=1, extra=(), env_extra=None):
+def _train(workdir, devices=1, extra=(), env_extra=None, config="configs/tiny.py", steps=STEPS):
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
              **(env_extra or {}))
   return subprocess.Popen(
-      [sys.executable, "train.py", "--config", "configs/tiny.py", "--workdir", str(workdir),
-       *STEPS, *extra], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+      [sys.executable, "train.py", "--config", config, "--workdir", str(workdir),
+       *steps, *extra], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
       text=True)
 
 
@@ -34,9 +36,9 @@ def _finish(process, timeout=240):
   return output
 
 
-def _assert_same_params(workdir_a, workdir_b, rtol, atol):
+def _assert_same_params(workdir_a, workdir_b, rtol, atol, step=200):
   a, b = csvae_jax.load(str(workdir_a)), csvae_jax.load(str(workdir_b))
-  assert a.step == b.step == 200
+  assert a.step == b.step == step
   # Both players: the encoder/decoder and the adversary.
   players_a, players_b = (a.params, a.adversary_params), (b.params, b.adversary_params)
   assert a.adversary_params is not None
@@ -52,14 +54,41 @@ def test_one_and_eight_devices_train_to_the_same_parameters(tmp_path):
   _assert_same_params(tmp_path / "one", tmp_path / "eight", rtol=1e-3, atol=1e-4)
 
 
-def test_two_processes_train_like_one(tmp_path):
+def _distributed_flags():
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  flags = [f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2"]
+  return [f"--coordinator_address=127.0.0.1:{port}", "--num_processes=2"]
+
+
+def test_two_processes_train_like_one(tmp_path):
+  flags = _distributed_flags()
   workers = [_train(tmp_path / "two", extra=[*flags, f"--process_id={i}"]) for i in range(2)]
   single = _train(tmp_path / "one")
   outputs = [_finish(w) for w in workers]
   _finish(single)
   assert "Devices: 2" in outputs[0] and "processes: 2" in outputs[0]
   _assert_same_params(tmp_path / "one", tmp_path / "two", rtol=1e-3, atol=1e-4)
+
+
+def test_two_processes_prepare_a_shared_celeba_data_dir_once(tmp_path):
+  """configs/celeba_glasses.py on the CelebA fixture, 2 processes sharing one fresh data_dir:
+  process 0 prepares the subset while process 1 waits, both train on their halves of each batch,
+  and the parameters equal a 1-process run's (which prepares its own data_dir)."""
+  folder = celeba_fixtures.write_celeba(str(tmp_path / "celeba"), 60)
+  steps = ["--config.train.num_steps=4", "--config.train.batch_size=8",
+           "--config.train.log_every=4", "--config.train.eval_every=4",
+           "--config.train.ckpt_every=4", "--config.eval.max_examples=8",
+           f"--config.data.manual_dir={folder}"]
+  def train(workdir, data_dir, extra=()):
+    return _train(workdir, extra=[f"--config.data.data_dir={data_dir}", *extra],
+                  config="configs/celeba_glasses.py", steps=steps)
+  flags = _distributed_flags()
+  workers = [train(tmp_path / "two", tmp_path / "shared", [*flags, f"--process_id={i}"])
+             for i in range(2)]
+  single = train(tmp_path / "one", tmp_path / "own")
+  outputs = [_finish(w, timeout=400) for w in workers]
+  _finish(single, timeout=400)
+  assert "processes: 2" in outputs[0]
+  assert ["Preparing CelebA" in output for output in outputs] == [True, False]
+  _assert_same_params(tmp_path / "one", tmp_path / "two", rtol=1e-3, atol=1e-4, step=4)

@@ -8,12 +8,12 @@ procedural images, their generating factors ("factor/<name>": [N, ...]; the styl
 """
 
 import dataclasses
-import os
 from typing import Callable, Optional
 
 import ml_collections
 import numpy as np
 
+from csvae_jax import paths
 from csvae_jax.data import celeba
 from csvae_jax.data import procedural
 from csvae_jax.data import swiss_roll
@@ -52,7 +52,7 @@ def _swiss_roll(config: ml_collections.ConfigDict) -> Dataset:
 
 def _procedural(config: ml_collections.ConfigDict) -> Dataset:
   splits = procedural.load(config.num_train, config.num_validation, config.num_test, config.seed,
-                           config.image_size, os.path.expanduser(config.data_dir))
+                           config.image_size, str(paths.resolve(config.data_dir)))
   return Dataset(splits=splits, label_names=procedural.LABEL_NAMES, standardise=False,
                  traits=traits(config))
 
@@ -61,17 +61,17 @@ def _manual_dir(config: ml_collections.ConfigDict, dataset: str) -> str:
   if not config.manual_dir:
     raise ValueError(f"config.data.manual_dir is empty: pass --config.data.manual_dir=/path/to/"
                      f"{dataset}, the folder holding the files you downloaded (README: {dataset}).")
-  return os.path.expanduser(config.manual_dir)
+  return str(paths.resolve(config.manual_dir))
 
 
 def _celeba(config: ml_collections.ConfigDict) -> Dataset:
-  splits, names = celeba.load(_manual_dir(config, "celeba"), os.path.expanduser(config.data_dir),
+  splits, names = celeba.load(_manual_dir(config, "celeba"), str(paths.resolve(config.data_dir)),
                               config.subset)
   return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
 
 
 def _tfd(config: ml_collections.ConfigDict) -> Dataset:
-  splits, names = tfd.load(_manual_dir(config, "tfd"), os.path.expanduser(config.data_dir),
+  splits, names = tfd.load(_manual_dir(config, "tfd"), str(paths.resolve(config.data_dir)),
                            config.resolution)
   return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
 

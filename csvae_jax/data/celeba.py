@@ -369,6 +369,8 @@ class CelebaSubsets(tfds.core.ShardBasedBuilder):
     # TFDS's own check only says the folder is missing or empty, not what belongs there.
     if download_config is not None and download_config.manual_dir is not None:
       check_manual_dir(os.fspath(download_config.manual_dir))
+    logging.info("Preparing CelebA %s into %s (once for every later run).",
+                 self.builder_config.name, self.data_dir)
     super()._download_and_prepare(dl_manager, download_config)
 
   def _shard_iterators_per_split(self, dl_manager: tfds.download.DownloadManager):

@@ -1,0 +1,98 @@
+"""Bucket paths: a gs:// workdir or data_dir reaches every consumer untouched, and the project's own
+file writes go through etils.epath (here onto a local folder that stands in for the bucket)."""
+
+import os
+
+from etils import epath
+from etils.epath import gpath
+from etils.epath import testing as epath_testing
+import numpy as np
+from PIL import Image
+import pytest
+
+from configs import tiny
+from csvae_jax import checkpoint
+from csvae_jax import data as data_lib
+from csvae_jax import evaluate
+from csvae_jax import paths
+from csvae_jax import plots
+from csvae_jax import trainer
+from csvae_jax.data import celeba
+
+BUCKET = "gs://csvae-test-bucket"
+
+
+def test_resolve_leaves_uris_alone_and_makes_local_paths_absolute(monkeypatch, tmp_path):
+  assert str(paths.resolve(f"{BUCKET}/run")) == f"{BUCKET}/run"
+  assert str(paths.resolve(f"{BUCKET}/run") / "checkpoints") == f"{BUCKET}/run/checkpoints"
+  monkeypatch.setenv("HOME", str(tmp_path))
+  monkeypatch.chdir(tmp_path)
+  assert str(paths.resolve("~/runs/a")) == os.path.join(str(tmp_path), "runs", "a")
+  assert str(paths.resolve("runs/a")) == os.path.join(str(tmp_path), "runs", "a")
+
+
+@pytest.fixture
+def bucket(monkeypatch, tmp_path):
+  """gs:// paths served from tmp_path/bucket by epath, offline; returns that folder."""
+  root = tmp_path / "bucket"
+  local = lambda path: os.fspath(path).replace(BUCKET, str(root))
+  def redirect(original, path, *args, **kwargs):
+    return original(local(path), *args, **kwargs)
+  def redirect_two(original, path, dst, *args, **kwargs):
+    return original(local(path), local(dst), *args, **kwargs)
+  monkeypatch.setattr(gpath, "_is_tf_installed", lambda: False)  # epath's backend, not TF's
+  with epath_testing.mock_epath(
+      open=redirect, exists=redirect, isdir=redirect, listdir=redirect, glob=redirect,
+      makedirs=redirect, mkdir=redirect, remove=redirect, rmtree=redirect, stat=redirect,
+      rename=redirect_two, replace=redirect_two):
+    yield root
+
+
+class _Stop(Exception):
+  pass
+
+
+def test_trainer_hands_a_bucket_workdir_to_orbax_and_tensorboard_untouched(bucket, monkeypatch):
+  received = {}
+  class Manager:
+    def __init__(self, directory, options):
+      received["checkpoints"] = str(directory)
+    def latest_step(self):
+      return None
+  def writer(logdir, just_logging):
+    received["tensorboard"] = logdir
+    raise _Stop  # The rest of the run needs the bucket itself.
+  monkeypatch.setattr(checkpoint.ocp, "CheckpointManager", Manager)
+  monkeypatch.setattr(trainer.metric_writers, "create_default_writer", writer)
+  with pytest.raises(_Stop):
+    trainer.train_and_evaluate(tiny.get_config(), f"{BUCKET}/run")
+  assert received == {"checkpoints": f"{BUCKET}/run/checkpoints",
+                      "tensorboard": f"{BUCKET}/run"}
+  assert (bucket / "run").is_dir()  # check_workdir created it through epath
+  assert not os.path.exists("gs:")  # and nothing took the URI for a local path
+
+
+def test_eval_outputs_are_written_to_a_bucket(bucket):
+  out = f"{BUCKET}/run/eval"
+  epath.Path(out).mkdir(parents=True)
+  evaluate._write(out, "table1", {"mean_accuracy": 0.9}, "| a |\n")  # pylint: disable=protected-access
+  images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), np.uint8)
+  plots.save_image_grid(f"{out}/grid.png", images, columns=2)
+  assert (bucket / "run/eval/table1.json").read_text() == '{\n  "mean_accuracy": 0.9\n}'
+  assert (bucket / "run/eval/table1.md").read_text() == "| a |\n"
+  assert Image.open(bucket / "run/eval/grid.png").size == (16, 16)
+
+
+def test_a_bucket_data_dir_reaches_the_dataset_builder_untouched(monkeypatch):
+  received = {}
+  def load(manual_dir, data_dir, subset):
+    received.update(manual_dir=manual_dir, data_dir=data_dir)
+    raise _Stop
+  monkeypatch.setattr(celeba, "load", load)
+  config = tiny.get_config().data
+  config.name, config.subset = "celeba", "glasses"
+  config.manual_dir, config.data_dir = f"{BUCKET}/celeba", f"{BUCKET}/tensorflow_datasets"
+  with pytest.raises(_Stop):
+    data_lib.load_dataset(config)
+  assert received == {"manual_dir": f"{BUCKET}/celeba",
+                      "data_dir": f"{BUCKET}/tensorflow_datasets"}
