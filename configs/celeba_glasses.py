@@ -10,8 +10,8 @@ Not yet timed on a GPU; on 2 CPU cores a step takes about 0.5 s (bench/scaling.p
 from configs import image_base
 
 
-def get_config():
-  config = image_base.get_config()
+def get_config(target: str = "cpu"):
+  config = image_base.get_config(target)
   config.data.name = "celeba"
   config.data.subset = "glasses"
   config.train.num_steps = 100_000

@@ -12,8 +12,8 @@ once into config.data.data_dir.
 from configs import image_base
 
 
-def get_config():
-  config = image_base.get_config()
+def get_config(target: str = "cpu"):
+  config = image_base.get_config(target)
   config.data.name = "procedural"
   config.data.num_train = 10_000
   config.data.num_validation = 1_000

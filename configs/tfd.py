@@ -9,8 +9,8 @@ config.data.data_dir. Not yet timed on a GPU (48x48x1 images: cheaper than Celeb
 from configs import image_base
 
 
-def get_config():
-  config = image_base.get_config()
+def get_config(target: str = "cpu"):
+  config = image_base.get_config(target)
   config.data.name = "tfd"
   config.data.resolution = "48x48"
   config.train.num_steps = 100_000

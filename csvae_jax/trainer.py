@@ -157,6 +157,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     check_workdir(workdir)
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.train.batch_size, mesh)
+  if jax.default_backend() != "cpu" and config.train.steps_per_dispatch == 1:
+    logging.warning("One step per dispatch leaves the %s idle between steps: image configs take "
+                    "':gpu' or ':tpu' after their name (configs/image_base.py).",
+                    jax.default_backend())
   logging.info("Config:\n%s", config)
   logging.info("Devices: %d (%s), processes: %d", mesh.size, jax.devices()[0].platform,
                jax.process_count())

@@ -1,5 +1,6 @@
 """End to end: train.py's library call, resume, failures, eval.py's outputs and csvae_jax.load."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -102,6 +103,24 @@ def test_batch_and_dispatch_sizes_are_validated(config, tmp_path):
   config.train.log_every = 150
   with pytest.raises(ValueError, match="log_every=150 must be a multiple of .*steps_per_dispatch=100"):
     trainer.train_and_evaluate(config, str(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["procedural", "celeba_glasses", "celeba_facial_hair",
+                                  "celeba_glasses_facial_hair", "tfd"])
+def test_image_configs_lay_out_work_for_their_target(name):
+  module = importlib.import_module(f"configs.{name}")
+  cpu, gpu, tpu = (module.get_config(target) for target in ("cpu", "gpu", "tpu"))
+  assert module.get_config().to_dict() == cpu.to_dict()
+  assert (cpu.train.batch_size, cpu.train.steps_per_dispatch) == (64, 1)
+  assert gpu.to_dict() == tpu.to_dict()
+  assert (gpu.train.batch_size, gpu.train.steps_per_dispatch) == (256, 50)
+  for config in (gpu, tpu):  # every period a whole number of dispatches
+    for period in ("log_every", "eval_every", "ckpt_every"):
+      assert config.train[period] % config.train.steps_per_dispatch == 0
+  gpu.train.batch_size, gpu.train.steps_per_dispatch = 64, 1
+  assert gpu.to_dict() == cpu.to_dict()  # nothing else differs
+  with pytest.raises(ValueError, match="Unknown target 'h100'.*cpu, gpu, tpu"):
+    module.get_config("h100")
 
 
 def _cli(*args):
