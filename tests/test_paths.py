@@ -75,7 +75,8 @@ def test_trainer_hands_a_bucket_workdir_to_orbax_and_tensorboard_untouched(bucke
 def test_eval_outputs_are_written_to_a_bucket(bucket):
   out = f"{BUCKET}/run/eval"
   epath.Path(out).mkdir(parents=True)
-  evaluate._write(out, "table1", {"mean_accuracy": 0.9}, "| a |\n")  # pylint: disable=protected-access
+  evaluate._write(  # pylint: disable=protected-access
+      out, "table1", {"mean_accuracy": 0.9}, "| a |\n")
   images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), np.uint8)
   plots.save_image_grid(f"{out}/grid.png", images, columns=2)
   assert (bucket / "run/eval/table1.json").read_text() == '{\n  "mean_accuracy": 0.9\n}'

@@ -1,0 +1,128 @@
+"""The measurement behind bench/train_step.py and bench/device.py: one config, kind, batch and
+dtype, timed on synthetic batches of the config's shapes; XLA's FLOP count; the matmul peak."""
+
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from csvae_jax import parallel
+from csvae_jax import train_state as train_state_lib
+from csvae_jax import trainer
+
+# (x_shape, number of labels) of each dataset, as the models see them.
+SHAPES = {"swiss_roll": ((3,), 1), "procedural": ((64, 64, 3), 3), "tfd": ((48, 48, 1), 7)}
+CELEBA_LABELS = {"glasses": 1, "facial_hair": 1, "glasses_facial_hair": 2}
+
+
+def data_shape(config) -> tuple[tuple[int, ...], int]:
+  """(x_shape, k) of the config's dataset, without loading it."""
+  d = config.data
+  if d.name == "celeba":
+    return (d.image_size, d.image_size, 3), CELEBA_LABELS[d.subset]
+  if d.name == "tfd":
+    side = int(d.resolution.split("x")[0])
+    return (side, side, 1), SHAPES["tfd"][1]
+  return SHAPES[d.name]
+
+
+def matmul_peak_gflops(dtype: str, sizes=(1024, 2048, 4096), repeats: int = 5) -> float:
+  """This device's dense matmul rate in `dtype`, GFLOP/s: the best of square matmuls of `sizes`
+  (2 n^3 flops each), each the fastest of `repeats` calls after a warm-up."""
+  best = 0.0
+  for n in sizes:
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.dtype(dtype))
+    matmul = jax.jit(lambda a: a @ a)
+    jax.block_until_ready(matmul(a))
+    seconds = []
+    for _ in range(repeats):
+      start = time.perf_counter()
+      jax.block_until_ready(matmul(a))
+      seconds.append(time.perf_counter() - start)
+    best = max(best, 2 * n**3 / min(seconds) / 1e9)
+  return best
+
+
+def _flops(compiled) -> float:
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, list) else cost
+  return float((cost or {}).get("flops", 0.0))
+
+
+def measure(config, kind: str, batch_size: int, compute_dtype: str, steps_per_dispatch: int,
+            windows: int, peak_gflops: float) -> dict:
+  """Times `trainer.make_train_chunk`'s compiled call on synthetic batches; returns one result row.
+
+  Args:
+    config: a config (copied, not changed). kind: a model kind. batch_size: global batch.
+    compute_dtype: the layers' dtype. steps_per_dispatch: steps per call. windows: timed calls.
+    peak_gflops: `matmul_peak_gflops` of compute_dtype, for `peak_fraction`.
+  """
+  config = config.copy_and_resolve_references()
+  config.model.kind, config.model.compute_dtype = kind, compute_dtype
+  x_shape, num_labels = data_shape(config)
+  mesh = parallel.make_mesh()
+  batch_size = batch_size // mesh.size * mesh.size
+  rng = np.random.default_rng(0)
+  shape = (steps_per_dispatch, batch_size, *x_shape)
+  if len(x_shape) == 3:
+    x = rng.integers(0, 256, shape, np.uint8)
+    stats = {}
+  else:
+    x = rng.normal(size=shape).astype(np.float32)
+    stats = {"x_mean": x.mean((0, 1)), "x_std": x.std((0, 1))}
+  y = rng.integers(0, 2, (steps_per_dispatch, batch_size, num_labels)).astype(np.float32)
+  spec = train_state_lib.model_spec(config, x_shape=x_shape, num_labels=num_labels, **stats)
+  state = jax.jit(lambda key: train_state_lib.create_train_state(key, config, spec),
+                  out_shardings=parallel.replicated(mesh))(jax.random.key(0))
+  chunk = parallel.shard_batch({"x": x, "y": y}, mesh, leading_dims=1)
+  train_chunk = trainer.make_train_chunk(spec, dict(config.loss))
+  loop_rng = jax.random.key(1)
+  start = time.perf_counter()
+  compiled = train_chunk.lower(state, chunk, loop_rng).compile()
+  compile_s = time.perf_counter() - start
+  # XLA counts a loop's body once: the FLOPs of one step come from a one-step call.
+  one_step = jax.tree.map(lambda a: a[:1], chunk)
+  flops_per_step = _flops(train_chunk.lower(state, one_step, loop_rng).compile())
+  state, metrics = compiled(state, chunk, loop_rng)  # Warm-up call.
+  jax.block_until_ready(metrics)
+  rates = []
+  for _ in range(windows):
+    start = time.perf_counter()
+    state, metrics = compiled(state, chunk, loop_rng)
+    jax.block_until_ready(metrics)
+    rates.append(steps_per_dispatch * batch_size / (time.perf_counter() - start))
+  rate = statistics.median(rates)
+  # A partitioned program's cost is one device's: the step's FLOPs are mesh.size times it.
+  flops_per_example = flops_per_step * mesh.size / batch_size
+  gflops_per_sec = flops_per_example * rate / 1e9
+  return {"config": config.data.name + (f"/{config.data.subset}" if config.data.name == "celeba"
+                                        else ""),
+          "model": kind, "dtype": compute_dtype, "batch_size": batch_size,
+          "examples_per_sec": rate, "min_examples_per_sec": min(rates),
+          "max_examples_per_sec": max(rates), "flops_per_example": flops_per_example,
+          "gflops_per_sec": gflops_per_sec, "peak_gflops": peak_gflops,
+          "peak_fraction": gflops_per_sec / (peak_gflops * mesh.size), "compile_s": compile_s,
+          "steps_per_dispatch": steps_per_dispatch, "devices": mesh.size,
+          "platform": jax.devices()[0].platform, "device_kind": jax.devices()[0].device_kind}
+
+
+def print_row(result: dict, as_json: bool, end: str = "\n") -> None:
+  """One result as a JSON line (images add `images_per_sec`) or as a row of `HEADER`."""
+  if as_json:
+    if result["config"] != "swiss_roll":
+      result = dict(result, images_per_sec=result["examples_per_sec"])
+    print(json.dumps(result), flush=True)
+    return
+  print(f"{result['config']:<28}{result['model']:<14}{result['dtype']:<10}{result['batch_size']:>6}"
+        f"{result['examples_per_sec']:>14,.0f}{result['min_examples_per_sec']:>12,.0f}"
+        f"{result['max_examples_per_sec']:>12,.0f}{result['flops_per_example'] / 1e6:>11.2f}"
+        f"{result['gflops_per_sec']:>9.1f}{100 * result['peak_fraction']:>7.1f}%"
+        f"{result['compile_s']:>9.2f}", end=end, flush=True)
+
+
+HEADER = (f"{'config':<28}{'model':<14}{'dtype':<10}{'batch':>6}{'examples/s':>14}{'min':>12}"
+          f"{'max':>12}{'MFLOP/ex':>11}{'GFLOP/s':>9}{'peak':>8}{'compile':>9}")
