@@ -18,6 +18,7 @@ from csvae_jax import paths
 from csvae_jax import plots
 from csvae_jax import trainer
 from csvae_jax.data import celeba
+from csvae_jax.data import procedural
 
 BUCKET = "gs://csvae-test-bucket"
 
@@ -97,3 +98,11 @@ def test_a_bucket_data_dir_reaches_the_dataset_builder_untouched(monkeypatch):
     data_lib.load_dataset(config)
   assert received == {"manual_dir": f"{BUCKET}/celeba",
                       "data_dir": f"{BUCKET}/tensorflow_datasets"}
+
+
+def test_the_procedural_cache_lives_in_a_bucket_data_dir(bucket, monkeypatch):
+  first = procedural.load(8, 4, 4, seed=1, image_size=16, cache_dir=f"{BUCKET}/tfds")
+  assert len(list((bucket / "tfds").glob("procedural_*.npz"))) == 3
+  monkeypatch.setattr(procedural, "make_split", lambda *args: pytest.fail("not read back"))
+  again = procedural.load(8, 4, 4, seed=1, image_size=16, cache_dir=f"{BUCKET}/tfds")
+  np.testing.assert_array_equal(again["test"]["x"], first["test"]["x"])

@@ -20,8 +20,7 @@ the attribute is absent (they do not change the image then), so an edit only has
 Rendering is vectorised over chunks of faces: 20,000 64x64 faces take about 4 s on one core.
 """
 
-import os
-
+from etils import epath
 import numpy as np
 
 VERSION = 4  # Bump when rendering changes: it names the cache files.
@@ -433,18 +432,19 @@ def load(num_train: int, num_validation: int, num_test: int, seed: int, image_si
   sizes = {"train": num_train, "validation": num_validation, "test": num_test}
   splits, first_identity = {}, 0
   for (name, size), split_seed in zip(sizes.items(), seeds):
-    path = cache_dir and os.path.join(
-        cache_dir, f"procedural_v{VERSION}_{name}_{size}_{seed}_{image_size}.npz")
-    if path and os.path.exists(path):
-      with np.load(path) as cached:
+    path = cache_dir and (epath.Path(cache_dir) /
+                          f"procedural_v{VERSION}_{name}_{size}_{seed}_{image_size}.npz")
+    if path and path.exists():
+      with path.open("rb") as f, np.load(f) as cached:
         split = dict(cached)
     else:
       split = make_split(size, int(split_seed), image_size)
       if path:
-        os.makedirs(cache_dir, exist_ok=True)
-        tmp = path + ".tmp.npz"  # np.savez adds .npz; the rename makes the write atomic.
-        np.savez(tmp, **split)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")  # the rename makes the write atomic
+        with tmp.open("wb") as f:
+          np.savez(f, **split)
+        tmp.replace(path)
     split["identity"] = split["identity"] + np.int32(first_identity)
     splits[name] = split
     first_identity += size
