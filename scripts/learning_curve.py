@@ -1,0 +1,80 @@
+r"""Method 1 and target-changed MSE against training steps, from the checkpoints a comparison kept.
+
+  python scripts/learning_curve.py --workdir runs/full_centred --kinds csvae,condvae_info --seed 0
+
+Reads `scripts/compare.py`'s layout (WORKDIR/KIND/seedS/checkpoints, WORKDIR/classifier), computes
+Tables 1 and 2 at every kept checkpoint (into KIND/seedS/eval_stepN/; the last one's are
+eval/'s), and writes WORKDIR/learning_curve.{png,json}.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from csvae_jax import checkpoint
+from csvae_jax import console
+from csvae_jax import data as data_lib
+from csvae_jax import evaluate
+from csvae_jax import models
+from csvae_jax import trained_model
+
+flags.DEFINE_string("workdir", None, "A scripts/compare.py workdir.")
+flags.DEFINE_list("kinds", ["csvae", "condvae_info"], "Model kinds to draw.")
+flags.DEFINE_integer("seed", 0, "The seed whose runs are drawn.")
+flags.mark_flags_as_required(["workdir"])
+
+
+def curve(root: str, kind: str, seed: int, dataset=None) -> tuple[list[dict], object]:
+  """[{"step", "method1", "target_changed"}] at each kept checkpoint of KIND/seedS."""
+  run = os.path.join(root, kind, f"seed{seed}")
+  steps = checkpoint.make_manager(run, read_only=True).all_steps()
+  points = []
+  for step in sorted(steps):
+    out_dir = os.path.join(run, "eval" if step == max(steps) else f"eval_step{step}")
+    if not os.path.exists(os.path.join(out_dir, "table2.json")):
+      model = trained_model.load(run, step=step)
+      dataset = dataset or data_lib.load_dataset(model.config.data)
+      os.makedirs(out_dir, exist_ok=True)
+      evaluate.write_tables(model.config, model, dataset, out_dir,
+                            os.path.join(root, "classifier"))
+    tables = {n: json.load(open(os.path.join(out_dir, f"{n}.json"))) for n in ("table1", "table2")}
+    points.append({"step": step, "method1": tables["table1"]["mean_accuracy"],
+                   "target_changed": tables["table2"]["mean"]["target_changed"]})
+  return points, dataset
+
+
+def main(argv):
+  del argv
+  console.setup()
+  root, dataset, curves = flags.FLAGS.workdir, None, {}
+  for kind in flags.FLAGS.kinds:
+    curves[kind], dataset = curve(root, kind, flags.FLAGS.seed, dataset)
+  fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+  for kind, points in curves.items():
+    steps = [p["step"] for p in points]
+    for ax, key in zip(axes, ("method1", "target_changed")):
+      ax.plot(steps, [p[key] for p in points], "o-", label=models.KIND_NAMES[kind])
+  for ax, title in zip(axes, ("Method 1 (share switched)", "target-changed MSE (lower is better)")):
+    ax.set_xlabel("training step")
+    ax.set_title(title)
+    ax.legend()
+  fig.suptitle(f"Seed {flags.FLAGS.seed}, {root}")
+  fig.tight_layout()
+  fig.savefig(os.path.join(root, "learning_curve.png"), dpi=80)
+  with open(os.path.join(root, "learning_curve.json"), "w") as f:
+    json.dump(curves, f, indent=2)
+  print(json.dumps(curves, indent=2))
+
+
+if __name__ == "__main__":
+  app.run(main)
