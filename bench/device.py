@@ -5,9 +5,9 @@ config in float32 and bfloat16 at two batch sizes, and the swiss roll's examples
   python bench/device.py --json     # one JSON object per line
 
 MFU is XLA's FLOP count of one compiled step times the measured steps/s, over the device's peak:
-on a GPU or TPU the vendor's dense bfloat16 peak per chip (PEAK_TFLOPS, or --peak_tflops), on a
-CPU the dense float32 matmul peak measured here. `peak_fraction` is always against the matmul peak
-measured here in the case's dtype. Batches are synthetic (the step, not the input pipeline).
+on a GPU or TPU the vendor's dense bfloat16 peak per chip (bench/measure.py's PEAK_TFLOPS, or
+--peak_tflops), on a CPU the dense float32 matmul peak measured here. `peak_fraction` is always
+against the matmul peak measured here in the case's dtype. Batches are synthetic (the step, not the input pipeline).
 """
 
 import os
@@ -31,19 +31,9 @@ flags.DEFINE_float("peak_tflops", 0.0, "Peak dense TFLOP/s per chip for MFU; 0: 
 flags.DEFINE_bool("json", False, "One JSON object per line instead of a table.")
 FLAGS = flags.FLAGS
 
-# Dense bfloat16 peak per chip, vendor figures.
-PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "B200": 2250.0, "A100": 312.0, "L4": 121.0,
-               "TPU v4": 275.0, "TPU v5 lite": 197.0, "TPU v5p": 459.0, "TPU v6 lite": 918.0}
 # (batch sizes, steps per dispatch, timed windows) of the CelebA cases; the swiss roll's case.
 CPU_PLAN = {"celeba": ((32, 64), 1, 3), "swiss_roll": (256, 500, 5)}
 ACCELERATOR_PLAN = {"celeba": ((256, 1024), 50, 5), "swiss_roll": (1024, 500, 5)}
-
-
-def vendor_peak_gflops(device_kind: str) -> float | None:
-  if FLAGS.peak_tflops:
-    return FLAGS.peak_tflops * 1e3
-  matches = [v for k, v in PEAK_TFLOPS.items() if k in device_kind]
-  return matches[0] * 1e3 if matches else None
 
 
 def main(argv):
@@ -52,7 +42,8 @@ def main(argv):
   on_cpu = device.platform == "cpu"
   plan = CPU_PLAN if on_cpu else ACCELERATOR_PLAN
   peaks = {dtype: measure_lib.matmul_peak_gflops(dtype) for dtype in ("float32", "bfloat16")}
-  vendor = None if on_cpu else vendor_peak_gflops(device.device_kind)
+  vendor = None if on_cpu else measure_lib.vendor_peak_gflops(device.device_kind,
+                                                               FLAGS.peak_tflops)
   if not FLAGS.json:
     against = f"{vendor:,.0f} GFLOP/s (vendor, bf16)" if vendor else "the measured float32 peak"
     print(f"{jax.device_count()} x {device.device_kind} ({device.platform}); dense matmul peak "

@@ -13,6 +13,20 @@ from csvae_jax import parallel
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trainer
 
+# Dense bfloat16 peak per chip, vendor figures.
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "B200": 2250.0, "A100": 312.0, "L4": 121.0,
+               "TPU v4": 275.0, "TPU v5 lite": 197.0, "TPU v5p": 459.0, "TPU v6 lite": 918.0}
+
+
+def vendor_peak_gflops(device_kind: str, override_tflops: float = 0.0) -> float | None:
+  """The chip's dense bf16 peak in GFLOP/s: `override_tflops` if given, else PEAK_TFLOPS's entry
+  whose name `device_kind` contains; None for chips the table lacks."""
+  if override_tflops:
+    return override_tflops * 1e3
+  matches = [v for k, v in PEAK_TFLOPS.items() if k in device_kind]
+  return matches[0] * 1e3 if matches else None
+
+
 # (x_shape, number of labels) of each dataset, as the models see them.
 SHAPES = {"swiss_roll": ((3,), 1), "procedural": ((64, 64, 3), 3), "tfd": ((48, 48, 1), 7)}
 CELEBA_LABELS = {"glasses": 1, "facial_hair": 1, "glasses_facial_hair": 2}

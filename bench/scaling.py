@@ -13,10 +13,8 @@ Synthetic batches of the right shapes: this measures the step, not the input pip
 
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,13 +24,10 @@ sys.path.insert(0, REPO)
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import jax
-import numpy as np
 
+from bench import measure as measure_lib
 from configs import celeba_glasses_facial_hair
 from configs import swiss_roll
-from csvae_jax import parallel
-from csvae_jax import train_state as train_state_lib
-from csvae_jax import trainer
 
 flags.DEFINE_multi_integer("devices", [1, 2, 4, 8], "Fake CPU device counts (CPU hosts only).")
 flags.DEFINE_integer("child_devices", 0, "Internal: measure in this process with N devices.")
@@ -41,62 +36,22 @@ flags.DEFINE_float("peak_tflops", 0.0, "Peak dense bf16 TFLOP/s per chip, for MF
 flags.DEFINE_bool("json", False, "One JSON object per line instead of a table.")
 FLAGS = flags.FLAGS
 
-# Dense bf16 peak per chip (vendor figures).
-PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "TPU v4": 275.0,
-               "TPU v5 lite": 197.0, "TPU v5p": 459.0, "TPU v6 lite": 918.0}
-# (config module, example shape, labels, global batch, steps per dispatch) per case and platform.
-CPU_CASES = {"swiss_roll": (swiss_roll, (3,), 1, 1024, 100),
-             "celeba": (celeba_glasses_facial_hair, (64, 64, 3), 2, 64, 1)}
-ACCELERATOR_CASES = {"celeba": (celeba_glasses_facial_hair, (64, 64, 3), 2, 256, 50)}
+# (config module, global batch, steps per dispatch) per case and platform.
+CPU_CASES = {"swiss_roll": (swiss_roll, 1024, 100), "celeba": (celeba_glasses_facial_hair, 64, 1)}
+ACCELERATOR_CASES = {"celeba": (celeba_glasses_facial_hair, 256, 50)}
 
 
-def _peak_flops() -> float | None:
-  if FLAGS.peak_tflops:
-    return FLAGS.peak_tflops * 1e12
-  kind = jax.devices()[0].device_kind
-  matches = [v for k, v in PEAK_TFLOPS.items() if k in kind]
-  return matches[0] * 1e12 if matches else None
-
-
-def measure(case, config_module, x_shape, num_labels, batch_size, steps_per_dispatch,
-            compute_dtype="float32") -> dict:
-  config = config_module.get_config()
-  config.model.compute_dtype = compute_dtype
-  spec = train_state_lib.model_spec(config, x_shape=x_shape, num_labels=num_labels)
-  mesh = parallel.make_mesh()
-  batch_size = batch_size // mesh.size * mesh.size
-  state = jax.jit(lambda rng: train_state_lib.create_train_state(rng, config, spec),
-                  out_shardings=parallel.replicated(mesh))(jax.random.key(0))
-  rng = np.random.default_rng(0)
-  shape = (steps_per_dispatch, batch_size, *x_shape)
-  x = (rng.integers(0, 256, shape, np.uint8) if len(x_shape) == 3
-       else rng.normal(size=shape).astype(np.float32))
-  y = rng.integers(0, 2, (steps_per_dispatch, batch_size, num_labels)).astype(np.float32)
-  chunk = parallel.shard_batch({"x": x, "y": y}, mesh, leading_dims=1)
-  train_chunk = trainer.make_train_chunk(spec, dict(config.loss))
-  loop_rng = jax.random.key(1)
-  start = time.perf_counter()
-  compiled = train_chunk.lower(state, chunk, loop_rng).compile()
-  compile_s = time.perf_counter() - start
-  cost = compiled.cost_analysis()
-  cost = cost[0] if isinstance(cost, list) else cost
-  state, metrics = compiled(state, chunk, loop_rng)
-  jax.block_until_ready(metrics)
-  seconds = []
-  for _ in range(FLAGS.windows):
-    start = time.perf_counter()
-    state, metrics = compiled(state, chunk, loop_rng)
-    jax.block_until_ready(metrics)
-    seconds.append(time.perf_counter() - start)
-  median = statistics.median(seconds)
-  result = {"case": case, "devices": mesh.size, "platform": jax.devices()[0].platform,
-            "device_kind": jax.devices()[0].device_kind, "compute_dtype": compute_dtype,
-            "batch_size": batch_size, "examples_per_sec": steps_per_dispatch * batch_size / median,
-            "compile_s": compile_s}
-  flops = (cost or {}).get("flops")
-  peak = _peak_flops()
-  if flops and peak and result["platform"] != "cpu":
-    result["mfu"] = flops / median / (peak * mesh.size)
+def measure(case, config_module, batch_size, steps_per_dispatch, compute_dtype="float32") -> dict:
+  """CSVAE's step on `case` (`measure.measure`), as one row of this table."""
+  r = measure_lib.measure(config_module.get_config(), "csvae", batch_size, compute_dtype,
+                          steps_per_dispatch, FLAGS.windows, peak_gflops=float("nan"))
+  result = {"case": case, "devices": r["devices"], "platform": r["platform"],
+            "device_kind": r["device_kind"], "compute_dtype": compute_dtype,
+            "batch_size": r["batch_size"], "examples_per_sec": r["examples_per_sec"],
+            "compile_s": r["compile_s"]}
+  peak = measure_lib.vendor_peak_gflops(r["device_kind"], FLAGS.peak_tflops)
+  if peak and result["platform"] != "cpu":
+    result["mfu"] = r["gflops_per_sec"] / (peak * r["devices"])
   return result
 
 
