@@ -7,7 +7,8 @@ config in float32 and bfloat16 at two batch sizes, and the swiss roll's examples
 MFU is XLA's FLOP count of one compiled step times the measured steps/s, over the device's peak:
 on a GPU or TPU the vendor's dense bfloat16 peak per chip (bench/measure.py's PEAK_TFLOPS, or
 --peak_tflops), on a CPU the dense float32 matmul peak measured here. `peak_fraction` is always
-against the matmul peak measured here in the case's dtype. Batches are synthetic (the step, not the input pipeline).
+against the matmul peak measured here in the case's dtype. Batches are synthetic (the step, not
+the input pipeline).
 """
 
 import os
