@@ -11,7 +11,8 @@ config's value unless --steps_per_dispatch is given), reports the compile time a
 (vectors: standard normal; images: uniform uint8), kept on the device: this times the step, not
 the input pipeline, and needs no dataset.
 
-Efficiency: `flops_per_example` is XLA's cost analysis of one compiled step over the batch size;
+Efficiency: `flops_per_example` is XLA's cost analysis of one step, compiled for the host CPU on
+every backend (GPU compiles hide convolutions in cuDNN calls), over the batch size;
 `gflops_per_sec` is that at the median rate; `peak_gflops` is this device's dense matmul peak in
 the case's dtype, measured here (the best of a few square matmuls); `peak_fraction` their ratio.
 """
