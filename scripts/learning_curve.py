@@ -47,7 +47,10 @@ def curve(root: str, kind: str, seed: int, dataset=None) -> tuple[list[dict], ob
       os.makedirs(out_dir, exist_ok=True)
       evaluate.write_tables(model.config, model, dataset, out_dir,
                             os.path.join(root, "classifier"))
-    tables = {n: json.load(open(os.path.join(out_dir, f"{n}.json"))) for n in ("table1", "table2")}
+    tables = {}
+    for name in ("table1", "table2"):
+      with open(os.path.join(out_dir, f"{name}.json")) as f:
+        tables[name] = json.load(f)
     points.append({"step": step, "method1": tables["table1"]["mean_accuracy"],
                    "target_changed": tables["table2"]["mean"]["target_changed"]})
   return points, dataset
