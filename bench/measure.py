@@ -97,8 +97,8 @@ def measure(config, kind: str, batch_size: int, compute_dtype: str, steps_per_di
     stats = {"x_mean": x.mean((0, 1)), "x_std": x.std((0, 1))}
   y = rng.integers(0, 2, (steps_per_dispatch, batch_size, num_labels)).astype(np.float32)
   spec = train_state_lib.model_spec(config, x_shape=x_shape, num_labels=num_labels, **stats)
-  state = jax.jit(lambda key: train_state_lib.create_train_state(key, config, spec),
-                  out_shardings=parallel.replicated(mesh))(jax.random.key(0))
+  state = train_state_lib.init_train_state(jax.random.key(0), config, spec,
+                                          parallel.replicated(mesh))
   chunk = parallel.shard_batch({"x": x, "y": y}, mesh, leading_dims=1)
   train_chunk = trainer.make_train_chunk(spec, dict(config.loss))
   loop_rng = jax.random.key(1)

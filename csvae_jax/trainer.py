@@ -180,8 +180,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   # The data seed of the batch order derives from config.seed too, through `data_seed`.
   init_rng, loop_rng, eval_rng = jax.random.split(jax.random.key(config.seed), 3)
   data_seed = int(np.random.SeedSequence(config.seed).generate_state(1)[0])
-  state = jax.jit(functools.partial(train_state_lib.create_train_state, config=config, spec=spec),
-                  out_shardings=parallel.replicated(mesh))(init_rng)
+  state = train_state_lib.init_train_state(init_rng, config, spec, parallel.replicated(mesh))
 
   manager = checkpoint.make_manager(workdir, config.train.max_checkpoints)
   last_saved = manager.latest_step()

@@ -12,14 +12,20 @@ import csvae_jax
 from csvae_jax import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NUM_STEPS = 4000
+NUM_STEPS = 1500
 FLAGS = [f"--config.train.num_steps={NUM_STEPS}", "--config.train.ckpt_every=100",
          "--config.train.log_every=100", "--config.train.eval_every=1000"]
 
 
-def _command(workdir):
-  return [sys.executable, "train.py", "--config", "configs/tiny.py", "--workdir", str(workdir),
-          *FLAGS]
+def _start(workdir, stdout=subprocess.PIPE):
+  return subprocess.Popen(
+      [sys.executable, "train.py", "--config", "configs/tiny.py", "--workdir", str(workdir),
+       *FLAGS], cwd=REPO, text=True, stdout=stdout, stderr=subprocess.STDOUT)
+
+
+def _finish(process):
+  output, _ = process.communicate(timeout=300)
+  assert process.returncode == 0, (output or "")[-3000:]
 
 
 def _params(workdir):
@@ -28,27 +34,28 @@ def _params(workdir):
 
 
 def test_runs_killed_twice_resume_to_bit_identical_parameters(tmp_path):
-  subprocess.run(_command(tmp_path / "unbroken"), cwd=REPO, check=True, capture_output=True,
-                 timeout=300)
+  with open(tmp_path / "unbroken.log", "w") as log:  # Alongside the killed runs.
+    unbroken = _start(tmp_path / "unbroken", stdout=log)
   rng = np.random.default_rng()
   resumed_from = []
   for _ in range(2):
-    process = subprocess.Popen(_command(tmp_path / "killed"), cwd=REPO, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for line in process.stdout:  # Wait for a first save, then kill at a random moment.
-      if "Saving the checkpoint" in line:
+    process = _start(tmp_path / "killed")
+    saves = rng.integers(2, 5)  # Kill after a random number of saves, at a random moment after.
+    for line in process.stdout:
+      saves -= "Saving the checkpoint" in line
+      if not saves:
         break
     try:
-      process.wait(timeout=rng.uniform(0.0, 1.0))
+      process.wait(timeout=rng.uniform(0.0, 0.3))  # a save takes about 0.2 s here
     except subprocess.TimeoutExpired:
       process.kill()  # SIGKILL: no cleanup, possibly midway through an async checkpoint save.
     process.communicate(timeout=60)
     saved = [int(d) for d in os.listdir(tmp_path / "killed" / "checkpoints") if d.isdigit()]
     resumed_from.append(max(saved, default=0))
-  subprocess.run(_command(tmp_path / "killed"), cwd=REPO, check=True, capture_output=True,
-                 timeout=300)
-  # The kills landed mid-run (otherwise this test would prove nothing).
-  assert 0 < max(resumed_from) < NUM_STEPS, resumed_from
+  _finish(_start(tmp_path / "killed"))
+  _finish(unbroken)
+  # Both kills landed mid-run (otherwise this test would prove nothing).
+  assert all(0 < step < NUM_STEPS for step in resumed_from), resumed_from
   step_a, unbroken = _params(tmp_path / "unbroken")
   step_b, killed = _params(tmp_path / "killed")
   assert step_a == step_b == NUM_STEPS

@@ -28,7 +28,7 @@ def _setup(config, splits=None, label_names=("upper_half",)):
   spec = train_state_lib.model_spec(config, x_shape=(3,), num_labels=train["y"].shape[1],
                                     x_mean=train["x"].mean(0), x_std=train["x"].std(0),
                                     label_names=label_names)
-  state = train_state_lib.create_train_state(jax.random.key(0), config, spec)
+  state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
   return spec, state, splits
 
 
@@ -140,7 +140,7 @@ def test_the_compiled_step_runs_the_encoder_forward_once():
   config = tiny_images.get_config()
   config.model.kind = "csvae"
   spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
-  state = train_state_lib.create_train_state(jax.random.key(0), config, spec)
+  state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
   x, y, rng = jnp.ones((16, 32, 32, 3)), jnp.ones((16, 2)), jax.random.key(1)
   betas = dict(config.loss)
   z = jnp.ones((16, spec.z_dim))
