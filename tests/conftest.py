@@ -25,7 +25,6 @@ def compilation_cache(tmp_path_factory):
   for name, value in settings.items():
     jax.config.update(name, value)
     os.environ[name.upper()] = str(value)
-  yield cache
 
 
 @pytest.fixture
