@@ -177,9 +177,23 @@ class GaussianEncoder(nn.Module):
     return out[..., :self.out_dim], out[..., self.out_dim:]
 
 
-def reparametrize(rng: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Array:
-  """A sample of N(mu, exp(logvar)) that is differentiable in mu and logvar; shapes [..., d]."""
-  return mu + jnp.exp(0.5 * logvar) * jax.random.normal(rng, mu.shape, mu.dtype)
+def draw_noise(spec: ModelSpec, rng: jax.Array, batch_size: int) -> dict[str, jax.Array]:
+  """The standard normal draws of one forward pass: {"z": [B, Dz]} (+ {"w": [B, k*Dw]} for CSVAE).
+
+  Drawn apart from the model so that a training loop can draw a whole chunk's noise at once
+  (`jax.vmap` over keys gives the same values as drawing them one step at a time).
+  """
+  z_rng, w_rng = jax.random.split(rng)
+  noise = {"z": jax.random.normal(z_rng, (batch_size, spec.z_dim))}
+  if spec.has_w:
+    noise["w"] = jax.random.normal(w_rng, (batch_size, spec.num_labels * spec.w_dim))
+  return noise
+
+
+def reparametrize(mu: jax.Array, logvar: jax.Array, eps: jax.Array) -> jax.Array:
+  """mu + sigma * eps: a sample of N(mu, exp(logvar)) from standard normal eps, differentiable in
+  mu and logvar; shapes [..., d]."""
+  return mu + jnp.exp(0.5 * logvar) * eps
 
 
 class LatentModel(nn.Module):
@@ -263,12 +277,14 @@ class LatentModel(nn.Module):
       x_logvar = x_logvar + 2.0 * jnp.log(x_std)
     return x_mu, x_logvar
 
-  def __call__(self, x: jax.Array, y: jax.Array, rng: jax.Array) -> ModelOutput:
-    """Encodes, samples the latents and decodes: x [B, *x_shape], y [B, k] -> ModelOutput."""
-    z_rng, w_rng = jax.random.split(rng)
+  def __call__(self, x: jax.Array, y: jax.Array, noise: dict[str, jax.Array]) -> ModelOutput:
+    """Encodes, samples the latents and decodes: x [B, *x_shape], y [B, k] -> ModelOutput.
+
+    noise: `draw_noise(spec, rng, B)`, the standard normal draws behind z (and w).
+    """
     post = self.encode(x, y)
-    z = reparametrize(z_rng, post["z_mu"], post["z_logvar"])
-    w = reparametrize(w_rng, post["w_mu"], post["w_logvar"]) if self.spec.has_w else None
+    z = reparametrize(post["z_mu"], post["z_logvar"], noise["z"])
+    w = reparametrize(post["w_mu"], post["w_logvar"], noise["w"]) if self.spec.has_w else None
     x_mu, x_logvar = self.decode(z, w, y)
     return ModelOutput(x_mu=x_mu, x_logvar=x_logvar, z=z, w=w, **post)
 

@@ -1,4 +1,5 @@
-"""Pure train and eval steps: functions of (state, batch, rng); the trainer binds and jits them."""
+"""Pure train and eval steps: functions of (state, batch, noise or rng); the trainer binds and jits
+them."""
 
 import jax
 import jax.numpy as jnp
@@ -8,6 +9,14 @@ from csvae_jax import models
 from csvae_jax import train_state as train_state_lib
 
 Batch = dict[str, jax.Array]  # {"x": [B, D] float32, "y": [B, k] float32 in {0, 1}}
+Noise = dict[str, jax.Array]  # `models.draw_noise`: {"z": [B, Dz]} (+ {"w": [B, k*Dw]})
+
+
+def step_noise(spec: models.ModelSpec, loop_rng: jax.Array, step: jax.Array,
+               batch_size: int) -> Noise:
+  """The reparametrisation noise of training step `step`: a function of (loop key, step) only, so a
+  resumed run draws the same noise, and a loop can draw many steps' noise at once (`jax.vmap`)."""
+  return models.draw_noise(spec, jax.random.fold_in(loop_rng, step), batch_size)
 
 
 def prepare_batch(batch: Batch) -> Batch:
@@ -28,17 +37,16 @@ def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> 
   return jnp.mean(present == (y > 0.5))
 
 
-def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng: jax.Array,
+def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, noise: Noise,
                    *, spec: models.ModelSpec
                    ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
   """The adversary's half of the min-max step: one optax step on N, its cross-entropy of y given z.
 
-  z is drawn from the current encoder with the key the encoder/decoder's half uses for z (the first
-  of `split(rng)`, as in `LatentModel.__call__`), under stop_gradient: the encoder/decoder's
-  params are left untouched.
+  z is drawn from the current encoder with the noise the encoder/decoder's half uses for z, under
+  stop_gradient: the encoder/decoder's params are left untouched.
 
   Args:
-    state: both players. x: [B, *x_shape]. y: [B, k]. rng: the step's key.
+    state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise`.
     spec: the model's spec (static); its kind must have an adversary.
 
   Returns:
@@ -46,8 +54,7 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
   """
   model = models.LatentModel(spec)
   post = model.apply({"params": state.vae.params}, x, y, method=models.LatentModel.encode)
-  z = jax.lax.stop_gradient(models.reparametrize(jax.random.split(rng)[0], post["z_mu"],
-                                                 post["z_logvar"]))
+  z = jax.lax.stop_gradient(models.reparametrize(post["z_mu"], post["z_logvar"], noise["z"]))
   adversary = state.adversary
   def n_loss(params):
     return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y)
@@ -55,7 +62,7 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
   return state.replace(adversary=adversary.apply_gradients(grads=grads)), metrics
 
 
-def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng: jax.Array,
+def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, noise: Noise,
              *, spec: models.ModelSpec, betas: dict[str, float]
              ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
   """The encoder/decoder's half: one optax step on `losses.vae_loss` against the current adversary.
@@ -63,8 +70,8 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng:
   The adversary's params enter the objective as constants and are left untouched.
 
   Args:
-    state: both players. x: [B, *x_shape]. y: [B, k]. rng: the step's key (the reparametrisation
-      noise). spec: the model's spec (static). betas: loss weights (static).
+    state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise` (the
+      reparametrisation noise). spec: the model's spec (static). betas: loss weights (static).
 
   Returns:
     (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]}).
@@ -73,7 +80,7 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng:
   adversary = state.adversary
 
   def objective(params):
-    out = model.apply({"params": params}, x, y, rng)
+    out = model.apply({"params": params}, x, y, noise)
     logits = adversary.apply_fn({"params": adversary.params}, out.z) if adversary else None
     loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
     return loss, (terms, out)
@@ -85,7 +92,7 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, rng:
   return state.replace(vae=state.vae.apply_gradients(grads=grads)), metrics
 
 
-def train_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *,
+def train_step(state: train_state_lib.TrainState, batch: Batch, noise: Noise, *,
                spec: models.ModelSpec, betas: dict[str, float]
                ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
   """One step of the min-max game (paper 4.1; README, "The step").
@@ -102,18 +109,17 @@ def train_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, 
   Args:
     state: both players' params and optimizer states.
     batch: {"x": [B, D], "y": [B, k]}.
-    rng: the loop's key; the step folds in its own step number, so a resumed run draws the same noise.
+    noise: the step's reparametrisation noise, `step_noise(spec, loop_rng, state.step, B)`.
     spec: the model's spec (static). betas: loss weights (static).
 
   Returns:
     (new state, {metric name: scalar}).
   """
-  rng = jax.random.fold_in(rng, state.step)
   x, y = batch["x"], batch["y"]
   metrics = {}
   if state.adversary is not None:
-    state, metrics = adversary_step(state, x, y, rng, spec=spec)
-  state, vae_metrics = vae_step(state, x, y, rng, spec=spec, betas=betas)
+    state, metrics = adversary_step(state, x, y, noise, spec=spec)
+  state, vae_metrics = vae_step(state, x, y, noise, spec=spec, betas=betas)
   return state, {**metrics, **vae_metrics}
 
 
@@ -130,7 +136,7 @@ def eval_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *
   x, y = batch["x"], batch["y"]
   model = models.LatentModel(spec)
   variables = {"params": state.vae.params}
-  out = model.apply(variables, x, y, rng)
+  out = model.apply(variables, x, y, models.draw_noise(spec, rng, x.shape[0]))
   logits = None
   metrics = {}
   if state.adversary is not None:

@@ -64,7 +64,8 @@ def create_train_state(rng: jax.Array, config: ml_collections.ConfigDict,
   y = jnp.zeros((1, spec.num_labels), jnp.float32)
   num_steps = config.train.num_steps
   vae = train_state.TrainState.create(
-      apply_fn=model.apply, params=model.init(model_rng, x, y, sample_rng)["params"],
+      apply_fn=model.apply,
+      params=model.init(model_rng, x, y, models.draw_noise(spec, sample_rng, 1))["params"],
       tx=make_optimizer(config.optim.vae, num_steps))
   adversary = None
   if spec.has_adversary:

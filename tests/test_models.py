@@ -17,8 +17,9 @@ def test_output_shapes_and_finiteness(kind):
   model = models.LatentModel(spec)
   rng = jax.random.key(0)
   x, y = jax.random.normal(rng, (5, 3)), jnp.array([[0, 1]] * 5, jnp.float32)
-  params = model.init(rng, x, y, rng)
-  out = model.apply(params, x, y, rng)
+  noise = models.draw_noise(spec, rng, 5)
+  params = model.init(rng, x, y, noise)
+  out = model.apply(params, x, y, noise)
   chex.assert_shape([out.x_mu, out.x_logvar], (5, 3))
   chex.assert_shape([out.z_mu, out.z_logvar, out.z], (5, 4))
   if kind == "csvae":
@@ -36,8 +37,10 @@ def test_unknown_kind_lists_the_valid_ones():
 def test_condvae_encoder_sees_y_and_others_do_not():
   x = jnp.ones((1, 3))
   for kind, sees_y in (("condvae", True), ("vae", False), ("csvae", False)):
-    model = models.LatentModel(models.ModelSpec(kind=kind, x_shape=(3,), num_labels=1))
-    params = model.init(jax.random.key(0), x, jnp.zeros((1, 1)), jax.random.key(1))
+    spec = models.ModelSpec(kind=kind, x_shape=(3,), num_labels=1)
+    model = models.LatentModel(spec)
+    params = model.init(jax.random.key(0), x, jnp.zeros((1, 1)),
+                        models.draw_noise(spec, jax.random.key(1), 1))
     enc = lambda y: model.apply(params, x, y, method=models.LatentModel.encode)["z_mu"]
     assert (not np.allclose(enc(jnp.zeros((1, 1))), enc(jnp.ones((1, 1))))) == sees_y
 
@@ -49,7 +52,7 @@ def test_decoder_returns_data_units():
   plain = models.ModelSpec(**base)
   z = jnp.array([[0.3, -0.2]])
   params = models.LatentModel(plain).init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros((1, 1)),
-                                          jax.random.key(1))
+                                          models.draw_noise(plain, jax.random.key(1), 1))
   decode = lambda spec: models.LatentModel(spec).apply(params, z, method=models.LatentModel.decode)
   (mu, logvar), (mu0, logvar0) = decode(scaled), decode(plain)
   np.testing.assert_allclose(mu, np.asarray(mu0) * [2.0, 4.0] + [10.0, -5.0], rtol=1e-6)
@@ -72,8 +75,9 @@ def test_image_models_decode_to_the_input_shape(kind, x_shape):
   rng = jax.random.key(0)
   x = jax.random.uniform(rng, (2, *x_shape))
   y = jnp.array([[1.0, 0.0], [0.0, 1.0]])
-  params = model.init(rng, x, y, rng)
-  out = model.apply(params, x, y, rng)
+  noise = models.draw_noise(spec, rng, 2)
+  params = model.init(rng, x, y, noise)
+  out = model.apply(params, x, y, noise)
   chex.assert_shape([out.x_mu, out.x_logvar], (2, *x_shape))
   chex.assert_shape(out.z, (2, 2))
   chex.assert_tree_all_finite(out)
@@ -88,9 +92,10 @@ def test_bfloat16_compute_is_close_to_float32(x_shape, hidden):
   rng = jax.random.key(0)
   x = jax.random.uniform(rng, (4, *x_shape))
   y = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
-  params = models.LatentModel(f32).init(rng, x, y, rng)
-  out32 = models.LatentModel(f32).apply(params, x, y, rng)
-  out16 = models.LatentModel(bf16).apply(params, x, y, rng)
+  noise = models.draw_noise(f32, rng, 4)
+  params = models.LatentModel(f32).init(rng, x, y, noise)
+  out32 = models.LatentModel(f32).apply(params, x, y, noise)
+  out16 = models.LatentModel(bf16).apply(params, x, y, noise)
   assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(out16))
   chex.assert_tree_all_finite(out16)
   for a, b in zip(jax.tree.leaves(out16), jax.tree.leaves(out32)):

@@ -43,7 +43,8 @@ def test_train_step_is_traced_once(config, kind):
   @jax.jit
   @chex.assert_max_traces(n=1)
   def step(state, batch, rng):
-    return steps.train_step(state, batch, rng, spec=spec, betas=betas)
+    noise = steps.step_noise(spec, rng, state.step, 64)
+    return steps.train_step(state, batch, noise, spec=spec, betas=betas)
 
   rng = jax.random.key(1)
   for _ in range(3):
@@ -80,52 +81,72 @@ def _halves(config, kind, betas=None):
   return spec, state, x, y, adversary_step, vae_step
 
 
-def _adversary_logits(spec, state, x, y, rng):
-  """The adversary's logits on the z the step draws with `rng`: [B, k]."""
-  out = models.LatentModel(spec).apply({"params": state.vae.params}, x, y, rng)
+def _adversary_logits(spec, state, x, y, noise):
+  """The adversary's logits on the z the step draws with `noise`: [B, k]."""
+  out = models.LatentModel(spec).apply({"params": state.vae.params}, x, y, noise)
   return state.adversary.apply_fn({"params": state.adversary.params}, out.z)
 
 
 @pytest.mark.parametrize("kind", ["condvae_info", "csvae"])
 def test_each_half_of_the_step_updates_only_its_own_player(config, kind):
   spec, state, x, y, adversary_step, vae_step = _halves(config, kind)
-  rng = jax.random.key(3)
+  noise = models.draw_noise(spec, jax.random.key(3), len(x))
 
-  after_adversary, _ = adversary_step(state, x, y, rng)
+  after_adversary, _ = adversary_step(state, x, y, noise)
   assert _tree_equal(after_adversary.vae, state.vae)
   assert not _tree_equal(after_adversary.adversary.params, state.adversary.params)
   # ... and it learns: its cross-entropy on the same z falls.
-  n_before = losses.adversary_loss(_adversary_logits(spec, state, x, y, rng), y)[0]
-  n_after = losses.adversary_loss(_adversary_logits(spec, after_adversary, x, y, rng), y)[0]
+  n_before = losses.adversary_loss(_adversary_logits(spec, state, x, y, noise), y)[0]
+  n_after = losses.adversary_loss(_adversary_logits(spec, after_adversary, x, y, noise), y)[0]
   assert n_after < n_before
 
-  after_vae, metrics = vae_step(state, x, y, rng)
+  after_vae, metrics = vae_step(state, x, y, noise)
   assert _tree_equal(after_vae.adversary, state.adversary)
   assert not _tree_equal(after_vae.vae.params, state.vae.params)
-  _, metrics_after = vae_step(after_vae, x, y, rng)
+  _, metrics_after = vae_step(after_vae, x, y, noise)
   assert metrics_after["loss"] < metrics["loss"]
 
 
 def test_adversary_trains_on_the_z_of_the_encoders_forward_pass(config):
-  """One optax step on N at the z that the model's own forward pass draws with the step's key."""
+  """One optax step on N at the z that the model's own forward pass draws with the step's noise."""
   spec, state, x, y, adversary_step, _ = _halves(config, "csvae")
-  rng = jax.random.key(7)
-  z = models.LatentModel(spec).apply({"params": state.vae.params}, x, y, rng).z
+  noise = models.draw_noise(spec, jax.random.key(7), len(x))
+  z = models.LatentModel(spec).apply({"params": state.vae.params}, x, y, noise).z
   def n_loss(params):
     return losses.adversary_loss(state.adversary.apply_fn({"params": params}, z), y)[0]
   expected = state.adversary.apply_gradients(grads=jax.grad(n_loss)(state.adversary.params))
-  after, _ = adversary_step(state, x, y, rng)
+  after, _ = adversary_step(state, x, y, noise)
   chex.assert_trees_all_close(after.adversary.params, expected.params, atol=1e-6)
 
 
 def test_step_runs_the_adversary_first_then_the_encoder_against_it(config):
   spec, state, x, y, adversary_step, vae_step = _halves(config, "csvae")
-  key = jax.random.key(5)
+  noise = models.draw_noise(spec, jax.random.key(5), len(x))
   stepped, _ = jax.jit(functools.partial(steps.train_step, spec=spec, betas=dict(config.loss)))(
-      state, {"x": x, "y": y}, key)
-  rng = jax.random.fold_in(key, 0)  # train_step folds the step number into the loop's key.
-  expected, _ = vae_step(adversary_step(state, x, y, rng)[0], x, y, rng)
+      state, {"x": x, "y": y}, noise)
+  expected, _ = vae_step(adversary_step(state, x, y, noise)[0], x, y, noise)
   assert _tree_equal(stepped, expected)
+
+
+def test_a_chunk_draws_the_noise_of_its_steps_one_by_one(config):
+  """Two chunks of 3 steps (one `lax.scan` each, every step's noise drawn before it) equal 6
+  single steps, each with its own `step_noise`: the noise depends on the step, not on the chunk."""
+  config.model.kind = "csvae"
+  spec, state, splits = _setup(config)
+  batches = {k: jnp.asarray(v[:6 * 64]).reshape(6, 64, -1) for k, v in splits["train"].items()}
+  loop_rng = jax.random.key(4)
+  chunked = jax.tree.map(jnp.copy, state)  # The chunk donates its input state.
+  train_chunk = trainer.make_train_chunk(spec, dict(config.loss))
+  for start in (0, 3):
+    chunked, _ = train_chunk(chunked, jax.tree.map(lambda a: a[start:start + 3], batches), loop_rng)
+  @jax.jit
+  def one_step(state, batch):
+    noise = steps.step_noise(spec, loop_rng, state.step, 64)
+    return steps.train_step(state, batch, noise, spec=spec, betas=dict(config.loss))[0]
+  for i in range(6):
+    state = one_step(state, jax.tree.map(lambda a: a[i], batches))
+  assert int(chunked.step) == 6
+  chex.assert_trees_all_close(chunked, state, atol=1e-6, rtol=1e-5)
 
 
 def _flops(fn, *args) -> float:
@@ -141,13 +162,14 @@ def test_the_compiled_step_runs_the_encoder_forward_once():
   config.model.kind = "csvae"
   spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
   state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
-  x, y, rng = jnp.ones((16, 32, 32, 3)), jnp.ones((16, 2)), jax.random.key(1)
+  x, y = jnp.ones((16, 32, 32, 3)), jnp.ones((16, 2))
+  noise = models.draw_noise(spec, jax.random.key(1), 16)
   betas = dict(config.loss)
   z = jnp.ones((16, spec.z_dim))
   step = _flops(functools.partial(steps.train_step, spec=spec, betas=betas), state,
-                {"x": x, "y": y}, rng)
-  vae_half = _flops(functools.partial(steps.vae_step, spec=spec, betas=betas), state, x, y, rng)
-  adversary_half = _flops(functools.partial(steps.adversary_step, spec=spec), state, x, y, rng)
+                {"x": x, "y": y}, noise)
+  vae_half = _flops(functools.partial(steps.vae_step, spec=spec, betas=betas), state, x, y, noise)
+  adversary_half = _flops(functools.partial(steps.adversary_step, spec=spec), state, x, y, noise)
   def adversary_at_z(state):
     def n_loss(params):
       return losses.adversary_loss(state.adversary.apply_fn({"params": params}, z), y)[0]
@@ -164,15 +186,15 @@ def test_the_encoders_adversarial_term_confuses_the_adversary(config, kind):
   or its cross-entropy (CondVAE-info's eq. 3) on the same z."""
   betas = {"beta_x": 0.0, "beta_z": 0.0, "beta_w": 0.0, "beta_h": 1.0}
   spec, state, x, y, adversary_step, vae_step = _halves(config, kind, betas)
-  rng = jax.random.key(6)
+  noise = models.draw_noise(spec, jax.random.key(6), len(x))
   for _ in range(20):  # An adversary that has learned something, so the encoder has a target.
-    state, _ = adversary_step(state, x, y, rng)
+    state, _ = adversary_step(state, x, y, noise)
   def uncertainty(state):
-    logits = _adversary_logits(spec, state, x, y, rng)
+    logits = _adversary_logits(spec, state, x, y, noise)
     if kind == "csvae":  # entropy = -M2
       return -jnp.mean(jax.vmap(losses.negative_entropy)(logits))
     return jnp.mean(jax.vmap(losses.cross_entropy)(logits, y))
-  after, _ = vae_step(state, x, y, rng)
+  after, _ = vae_step(state, x, y, noise)
   assert uncertainty(after) > uncertainty(state) + 1e-4
 
 
