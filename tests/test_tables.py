@@ -104,10 +104,21 @@ def test_method2_numbers_come_from_the_edits(trained):
   validation, test = dataset.splits["validation"], dataset.splits["test"]
   table = tables.method2(model, validation, test, dataset.traits, edit=_identity_edit,
                          max_pairs=32)
-  for row in table["rows"]:
+  for row in table["rows"] + table["style_rows"]:
     assert row["original_changed"] == 0.0
     assert row["target_changed"] == pytest.approx(row["target_original"])
     assert row["target_original"] > 0.0  # the re-render differs from the input
+  # Switching on is also scored per style of the truth, on the test pairs drawn in that style.
+  for name in procedural.LABEL_NAMES:
+    j = procedural.LABEL_NAMES.index(name)
+    absent_styles = test[f"factor/{name}_style"][test["y"][:, j] == 0]
+    rows = [r for r in table["style_rows"] if r["attribute"] == name]
+    assert [r["style"] for r in rows] == list(range(procedural.NUM_STYLES[name]))
+    assert [r["pairs"] for r in rows] == [min(32, np.sum(absent_styles == r["style"]))
+                                          for r in rows]
+    assert all(r["to"] == "present" for r in rows)
+  assert table["mean"]["target_changed_on_style_given"] == pytest.approx(
+      np.mean([r["target_changed"] for r in table["style_rows"]]))
   real = tables.method2(model, validation, test, dataset.traits, max_pairs=32)
   assert [r["target_original"] for r in real["rows"]] == pytest.approx(
       [r["target_original"] for r in table["rows"]])
@@ -141,7 +152,9 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   assert table1["step"] == model.step and table1["seed"] == config.seed
   with open(root / "table2.json") as f:
     table2 = json.load(f)
-  assert set(table2) == meta | {"rows", "mean"}
+  assert set(table2) == meta | {"rows", "style_rows", "mean"}
+  assert set(table2["mean"]) == {"target_changed", "original_changed", "target_original",
+                                 "target_changed_on", "target_changed_on_style_given"}
   assert set(table2["rows"][0]) == {"attribute", "from", "to", "pairs", "point", "target_changed",
                                     "original_changed", "target_original"}
   assert (root / "table1.md").read_text().count("\n| ") == 1 + 6
