@@ -240,21 +240,22 @@ def method2(model: trained_model.TrainedModel, validation: dict[str, np.ndarray]
   names = model.spec.label_names
   rows, style_rows, on_rows = [], [], []
   for row in switches(names, traits.exclusive):
-    search = pairs(validation, row, names, max_search_pairs, traits)
-    scored = pairs(test, row, names, max_pairs, traits)
+    styles = [_stored_styles(split, names[row["j"]]) for split in (validation, test)]
+    by_style = row["on"] and all(s is not None for s in styles)
+    # By style: every pair, to be split by the style of its truth; the first ones are the same.
+    search = pairs(validation, row, names,
+                   len(validation["x"]) if by_style else max_search_pairs, traits)
+    scored = pairs(test, row, names, len(test["x"]) if by_style else max_pairs, traits)
     if not len(search[0]) or not len(scored[0]):
       continue
     points = candidate_points(model, row, validation)
-    rows.append({**_public(row), **_method2_row(edit, points, row, validation, search, test,
-                                                scored)})
-    name = names[row["j"]]
-    styles = [_stored_styles(split, name) for split in (validation, test)]
-    if not row["on"] or any(s is None for s in styles):
+    first = lambda pairs_, n: (pairs_[0][:n], pairs_[1][:n])
+    rows.append({**_public(row), **_method2_row(
+        edit, points, row, validation, first(search, max_search_pairs), test,
+        first(scored, max_pairs))})
+    if not by_style:
       continue
     on_rows.append(rows[-1])
-    # The same pairs, more of them, split by the style of their truth.
-    num = max(map(len, (validation["x"], test["x"])))
-    search, scored = pairs(validation, row, names, num, traits), pairs(test, row, names, num, traits)
     for style in np.unique(styles[0][search[0]]):
       search_s = _in_style(search, styles[0], style, max_search_pairs)
       scored_s = _in_style(scored, styles[1], style, max_pairs)
