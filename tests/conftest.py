@@ -14,11 +14,12 @@ from configs import tiny  # pylint: disable=g-import-not-at-top
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(tmp_path_factory):
-  """One on-disk XLA cache for the session, this process and the train.py runs it starts.
+  """One on-disk XLA cache per test process and the train.py runs it starts.
 
   Many tests compile the same programs (the tiny config's init and steps, in-process and in
   subprocesses); the cache compiles each once. A cached executable is the same binary, so results
-  are bit-identical to a fresh compile.
+  are bit-identical to a fresh compile. Each pytest-xdist worker (`-n 2`) keeps its own cache:
+  jax writes cache files in place, so two processes must not share one directory.
   """
   cache = str(tmp_path_factory.mktemp("jax_cache"))
   settings = {"jax_compilation_cache_dir": cache, "jax_persistent_cache_min_compile_time_secs": 0.5}
