@@ -18,8 +18,8 @@ def compilation_cache(tmp_path_factory):
 
   Many tests compile the same programs (the tiny config's init and steps, in-process and in
   subprocesses); the cache compiles each once. A cached executable is the same binary, so results
-  are bit-identical to a fresh compile. Each pytest-xdist worker (`-n 2`) keeps its own cache:
-  jax writes cache files in place, so two processes must not share one directory.
+  are bit-identical to a fresh compile. Each pytest-xdist worker (`-n 2`) has its own cache in its
+  own temporary directory; with one test file per worker, the two caches share no program.
   """
   cache = str(tmp_path_factory.mktemp("jax_cache"))
   settings = {"jax_compilation_cache_dir": cache, "jax_persistent_cache_min_compile_time_secs": 0.5}
