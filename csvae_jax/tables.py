@@ -208,6 +208,11 @@ def _stored_styles(split: dict[str, np.ndarray], name: str) -> Optional[np.ndarr
   return split.get(f"factor/{name}_style")
 
 
+def _first(pairs_: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+  """The first `n` of `pairs_` (indices [P], targets [P, ...])."""
+  return pairs_[0][:n], pairs_[1][:n]
+
+
 def _in_style(pairs_: tuple[np.ndarray, np.ndarray], styles: np.ndarray, style: int,
               max_pairs: int) -> tuple[np.ndarray, np.ndarray]:
   """The first `max_pairs` of `pairs_` (indices [P], targets [P, ...]) whose truth is in `style`."""
@@ -249,10 +254,9 @@ def method2(model: trained_model.TrainedModel, validation: dict[str, np.ndarray]
     if not len(search[0]) or not len(scored[0]):
       continue
     points = candidate_points(model, row, validation)
-    first = lambda pairs_, n: (pairs_[0][:n], pairs_[1][:n])
     rows.append({**_public(row), **_method2_row(
-        edit, points, row, validation, first(search, max_search_pairs), test,
-        first(scored, max_pairs))})
+        edit, points, row, validation, _first(search, max_search_pairs), test,
+        _first(scored, max_pairs))})
     if not by_style:
       continue
     on_rows.append(rows[-1])
