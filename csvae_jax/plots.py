@@ -1,20 +1,30 @@
-"""Figures, saved as PNG (matplotlib's Agg backend: no display needed)."""
+"""Figures, saved as PNG (matplotlib's Agg backend: no display needed).
+
+matplotlib is imported by the first figure drawn, not with this module: image grids are written
+with Pillow, so editing (`python -m csvae_jax.edit`) needs no matplotlib.
+"""
 
 import itertools
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
+from PIL import Image
 
 from csvae_jax import paths
+
+
+def _pyplot():
+  """matplotlib.pyplot on the Agg backend (no display needed)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
 
 
 def _save(fig, path: str) -> None:
   """Writes `fig` as a PNG to `path` (local or a bucket URI) and closes it."""
   with paths.resolve(path).open("wb") as f:
     fig.savefig(f, format="png", dpi=80)
-  plt.close(fig)
+  _pyplot().close(fig)
 
 
 def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents: np.ndarray,
@@ -31,7 +41,7 @@ def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents
   pairs = list(itertools.combinations(range(latents.shape[1]), 2))
   cols = 4
   rows = 1 + -(-len(pairs) // cols)
-  fig = plt.figure(figsize=(4 * cols, 4 * rows))
+  fig = _pyplot().figure(figsize=(4 * cols, 4 * rows))
   colours = np.where(y > 0.5, "tab:red", "tab:blue")
   for i, (points, name) in enumerate([(x, "data"), (x_hat, "reconstruction")]):
     ax = fig.add_subplot(rows, 2, i + 1, projection="3d")
@@ -56,7 +66,7 @@ def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str
   """
   pairs = 8
   rows = -(-len(x) // pairs)
-  fig, axes = plt.subplots(rows, 2 * pairs, figsize=(2 * pairs, rows * 1.1), squeeze=False)
+  fig, axes = _pyplot().subplots(rows, 2 * pairs, figsize=(2 * pairs, rows * 1.1), squeeze=False)
   for ax in axes.ravel():
     ax.axis("off")
   for i, (image, recon) in enumerate(zip(x, x_hat)):
@@ -79,7 +89,7 @@ def save_image_grid(path: str, images, columns: int) -> None:
     r, c = divmod(i, columns)
     sheet[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
   with paths.resolve(path).open("wb") as f:
-    plt.imsave(f, sheet.squeeze(-1) if channels == 1 else sheet, cmap="gray", format="png")
+    Image.fromarray(sheet.squeeze(-1) if channels == 1 else sheet).save(f, format="png")
 
 
 def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
@@ -94,7 +104,7 @@ def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
     attribute: its name, for the titles.
   """
   n = int(round(np.sqrt(len(grid))))
-  fig = plt.figure(figsize=(4 + 1.2 * n, 1.2 * n + 0.6))
+  fig = _pyplot().figure(figsize=(4 + 1.2 * n, 1.2 * n + 0.6))
   ax = fig.add_axes((0.06, 0.1, 4 / (4 + 1.2 * n) - 0.08, 0.8))
   ax.scatter(w[:, 0], w[:, 1], c=np.where(present, "tab:red", "tab:blue"), s=2, alpha=0.5)
   ax.scatter(grid[:, 0], grid[:, 1], c="black", marker="+", s=40)
@@ -127,7 +137,7 @@ def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
   num_points = max(len(r) for r in rows.values())
   scatter = w.shape[1] == 2
   width = 1.1 * (num_points + 1) + (3.6 if scatter else 0)
-  fig = plt.figure(figsize=(width, 1.3 * len(rows) + 0.6))
+  fig = _pyplot().figure(figsize=(width, 1.3 * len(rows) + 0.6))
   grid = fig.add_gridspec(len(rows), num_points + 1 + (3 if scatter else 0), wspace=0.05,
                           hspace=0.35, left=0.02, right=0.95, bottom=0.04, top=0.86)
   for r, (kind, edits) in enumerate(rows.items()):

@@ -13,6 +13,7 @@ import tensorflow as tf
 import celeba_fixtures
 import file_snapshot
 from csvae_jax.data import celeba
+from csvae_jax.data import celeba_crop
 
 NUM_IMAGES = 90
 SPLIT_INDEX = {"train": 0, "validation": 1, "test": 2}
@@ -234,6 +235,19 @@ def test_preprocessing_keeps_the_rows_and_columns_of_the_window():
   assert 40 <= out[..., 0].min() and out[..., 0].max() <= 187
   assert 15 <= out[..., 1].min() and out[..., 1].max() <= 162
   np.testing.assert_array_equal(out[..., 2], 7)
+
+
+def test_the_numpy_crop_of_photos_equals_the_tensorflow_preprocessing_bit_for_bit():
+  """Editing prepares aligned photos without TensorFlow: the same bytes as the training images."""
+  rng = np.random.default_rng(0)
+  photos = [rng.integers(0, 256, size=celeba.ALIGNED_SHAPE, dtype=np.uint8) for _ in range(8)]
+  photos += [np.asarray(Image.open(io.BytesIO(celeba_fixtures.write_jpeg(rng))))
+             for _ in range(8)]
+  for photo in photos:
+    np.testing.assert_array_equal(celeba_crop.crop_and_resize(photo),
+                                  celeba.preprocess_image(photo).numpy())
+  with pytest.raises(ValueError, match=r"aligned CelebA photo \(178 wide, 218 high\)"):
+    celeba_crop.crop_and_resize(np.zeros((200, 200, 3), np.uint8))
 
 
 @pytest.mark.parametrize("image", [np.zeros((200, 200, 3), np.uint8),

@@ -5,6 +5,9 @@ A split is {"x": [N, ...] (float32 vectors in the data's units, or uint8 images 
 "y": float32 [N, k] in {0, 1}} plus, where known, "identity": int32 [N] (-1 unknown) and, for the
 procedural images, their generating factors ("factor/<name>": [N, ...]; the style of label j is
 "factor/<label_name>_style").
+
+The loaders of CelebA and TFD (TensorFlow, TFDS) and of the swiss roll (scikit-learn) are imported
+when their data are loaded, so that `traits`, and with it the editing layer, needs neither.
 """
 
 import dataclasses
@@ -14,10 +17,8 @@ import ml_collections
 import numpy as np
 
 from csvae_jax import paths
-from csvae_jax.data import celeba
+from csvae_jax.data import celeba_crop
 from csvae_jax.data import procedural
-from csvae_jax.data import swiss_roll
-from csvae_jax.data import tfd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Dataset:
 
 
 def _swiss_roll(config: ml_collections.ConfigDict) -> Dataset:
+  from csvae_jax.data import swiss_roll  # pylint: disable=g-import-not-at-top
   splits = swiss_roll.load(config.num_train, config.num_test, config.seed)
   return Dataset(splits=splits, label_names=swiss_roll.LABEL_NAMES, standardise=True,
                  traits=traits(config))
@@ -65,12 +67,14 @@ def _manual_dir(config: ml_collections.ConfigDict, dataset: str) -> str:
 
 
 def _celeba(config: ml_collections.ConfigDict) -> Dataset:
+  from csvae_jax.data import celeba  # pylint: disable=g-import-not-at-top
   splits, names = celeba.load(_manual_dir(config, "celeba"), str(paths.resolve(config.data_dir)),
                               config.subset)
   return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
 
 
 def _tfd(config: ml_collections.ConfigDict) -> Dataset:
+  from csvae_jax.data import tfd  # pylint: disable=g-import-not-at-top
   splits, names = tfd.load(_manual_dir(config, "tfd"), str(paths.resolve(config.data_dir)),
                            config.resolution)
   return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
@@ -93,8 +97,8 @@ def traits(config: ml_collections.ConfigDict) -> Traits:
                                                        for n in procedural.LABEL_NAMES),
                   rerender_switched=procedural.rerender_switched)
   if config.name == "celeba":
-    return Traits(title=f"celeba/{config.subset}", photo_shape=celeba.ALIGNED_SHAPE,
-                  prepare_photo=lambda image: np.asarray(celeba.preprocess_image(image)))
+    return Traits(title=f"celeba/{config.subset}", photo_shape=celeba_crop.ALIGNED_SHAPE,
+                  prepare_photo=celeba_crop.crop_and_resize)
   if config.name == "tfd":
     return Traits(title=f"tfd/{config.resolution}", exclusive=True)
   return Traits(title=config.name)

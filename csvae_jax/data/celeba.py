@@ -23,6 +23,7 @@ from PIL import Image
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from csvae_jax.data import celeba_crop
 from csvae_jax.data import pipeline
 
 ATTRIBUTE_NAMES = (
@@ -33,9 +34,9 @@ ATTRIBUTE_NAMES = (
     "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair",
     "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace",
     "Wearing_Necktie", "Young")
-ALIGNED_SHAPE = (218, 178, 3)  # [H, W, C] of the official aligned images.
-CROP_ROWS, CROP_COLUMNS = (40, 188), (15, 163)  # Larsen et al. 2015: the central 148x148 face.
-IMAGE_SIZE = 64
+ALIGNED_SHAPE = celeba_crop.ALIGNED_SHAPE  # [H, W, C] of the official aligned images.
+CROP_ROWS, CROP_COLUMNS = celeba_crop.CROP_ROWS, celeba_crop.CROP_COLUMNS  # the 148x148 face
+IMAGE_SIZE = celeba_crop.IMAGE_SIZE
 SPLITS = ("train", "validation", "test")  # Indexed by the value in list_eval_partition.txt.
 
 
