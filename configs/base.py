@@ -1,6 +1,7 @@
 """Every config field with its default. Experiments import this and override a few lines.
 
-Durations are in steps. The defaults that the paper does not fix are ours; README.md says why.
+Durations are in steps. The defaults that the paper does not fix are ours;
+docs/design.md#choices-the-paper-leaves-open says why.
 """
 
 import ml_collections
@@ -32,9 +33,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.adversary_hidden = (64, 64)
   config.model.likelihood = "gaussian"  # gaussian (learned per-dim variance) | gaussian_fixed | bernoulli
   config.model.x_fixed_std = 0.1   # Decoder std for gaussian_fixed.
-  config.model.w_present_mean = 3.0   # p(w_i | y_i = 1) = N(3, 1) (docs/design.md 1: "present"
-  config.model.w_present_scale = 1.0  # is away from the origin, as the paper's text and grids
-                                      # intend).
+  config.model.w_present_mean = 3.0   # p(w_i | y_i = 1) = N(3, 1): "present" is away from the
+  config.model.w_present_scale = 1.0  # origin, as the paper's text and grids intend
+                                      # (docs/design.md#priors-on-w).
   config.model.w_absent_mean = 0.0    # p(w_i | y_i = 0) = N(0, 0.1^2).
   config.model.w_absent_scale = 0.1
   config.model.w_prior_centred = False  # mu_w, logvar_w = p(w|y)'s + the encoder's offsets.

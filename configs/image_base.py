@@ -1,7 +1,7 @@
 """Shared settings of the image datasets: conv networks, a Bernoulli likelihood, batch 64.
 
 Not an experiment by itself; procedural.py, celeba_*.py and tfd.py build on it. Each takes the
-machine it runs on after a colon (README, "Running on Cloud TPU and GPUs"):
+machine it runs on after a colon (docs/accelerators.md#cloud-tpu-and-gpus):
 
   --config configs/celeba_glasses.py        # or :cpu. Batch 64, one step per dispatch.
   --config configs/celeba_glasses.py:gpu    # or :tpu. Batch 256, 50 steps per dispatch (a
@@ -26,8 +26,8 @@ def get_config(target: str = "cpu"):
   config.model.hidden = ()  # Gaussian heads straight on the conv features.
   config.model.conv_channels = (32, 64, 128, 256)
   config.model.likelihood = "bernoulli"
-  # q(w|x,y) as offsets from p(w|y): W_j separates every label (README, "Choices the paper leaves
-  # open", measured on the procedural faces).
+  # q(w|x,y) as offsets from p(w|y): a higher Method 1 on the procedural faces
+  # (docs/design.md#ws-posterior-around-its-prior).
   config.model.w_prior_centred = True
   config.loss.beta_x = 1.0
   config.loss.beta_z = 1.0
@@ -37,7 +37,7 @@ def get_config(target: str = "cpu"):
     config.optim[player].learning_rate = 1e-3
     config.optim[player].warmup_steps = 500
     config.optim[player].final_lr_factor = 0.1
-  # Sharper reconstructions, hence edits (README, "Choices the paper leaves open": on the
+  # Sharper reconstructions, hence edits (docs/design.md#optimiser-images: on the
   # procedural faces Method 1 0.973 -> 0.983, target-changed 0.00651 -> 0.00574, 3 seeds).
   config.optim.vae.learning_rate = 2e-3
   if target == "cpu":

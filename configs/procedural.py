@@ -5,7 +5,7 @@ cartoon faces with Eyeglasses, Facial_Hair and Smiling, three styles each.
   python eval.py  --config configs/procedural.py --workdir runs/procedural
 
 The networks of the CelebA configs (configs/image_base.py): about 16 minutes of training on 2
-CPU cores with AVX-512 (README, "Results on the procedural faces"). Half the widths,
+CPU cores with AVX-512 (docs/experiments/2026-12-01-wide-default/README.md). Half the widths,
 --config.model.conv_channels='(16,32,64,128)', train 2.7 times as fast to weaker edits. The
 first run renders the data once into config.data.data_dir.
 """

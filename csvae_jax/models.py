@@ -206,7 +206,7 @@ class LatentModel(nn.Module):
   | csvae        | q(z|x), q(w|x,y)  | p(x|w,z)     |  (+ adversary q_delta(y|z), `Adversary`)
 
   Methods `encode`, `decode` and `__call__` take x [B, *x_shape] in data units, y [B, k] in
-  {0, 1}. Vectors go through MLPs, images (H, W, C) through conv nets (docs/design.md, section 1).
+  {0, 1}. Vectors go through MLPs, images (H, W, C) through conv nets (docs/design.md#networks).
   """
   spec: ModelSpec
 
@@ -304,7 +304,7 @@ def w_prior(spec: ModelSpec, y: jax.Array) -> tuple[jax.Array, jax.Array]:
   """p(w | y) of section 4.2 as (mean, logvar), each [B, k*Dw], from labels y [B, k] in {0, 1}.
 
   Attribute present: N(w_present_mean, w_present_scale^2); absent: N(w_absent_mean, ...).
-  docs/design.md, section 1, says why "present" sits away from the origin.
+  docs/design.md#priors-on-w says why "present" sits away from the origin.
   """
   y_w = jnp.repeat(y, spec.w_dim, axis=-1)
   mean = y_w * spec.w_present_mean + (1.0 - y_w) * spec.w_absent_mean

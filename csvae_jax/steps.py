@@ -95,7 +95,7 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
 def train_step(state: train_state_lib.TrainState, batch: Batch, noise: Noise, *,
                spec: models.ModelSpec, betas: dict[str, float]
                ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
-  """One step of the min-max game (paper 4.1; README, "The step").
+  """One step of the min-max game (paper 4.1; docs/design.md#the-step).
 
   1. `adversary_step`: the adversary takes a step on N, z drawn from the current encoder.
   2. `vae_step`: the encoder/decoder take a step on beta_x*recon + beta_z*KL_z + beta_w*KL_w +

@@ -1,4 +1,4 @@
-"""The swiss roll as docs/design.md section 2 defines it."""
+"""The swiss roll as docs/design.md#data defines it."""
 
 import numpy as np
 import pytest

@@ -62,7 +62,8 @@ def _procedural(config: ml_collections.ConfigDict) -> Dataset:
 def _manual_dir(config: ml_collections.ConfigDict, dataset: str) -> str:
   if not config.manual_dir:
     raise ValueError(f"config.data.manual_dir is empty: pass --config.data.manual_dir=/path/to/"
-                     f"{dataset}, the folder holding the files you downloaded (README: {dataset}).")
+                     f"{dataset}, the folder holding the files you downloaded "
+                     "(README.md#getting-celeba-and-tfd).")
   return str(paths.resolve(config.manual_dir))
 
 

@@ -2,7 +2,7 @@
 
 Splits are dicts {"x": float32 [N, 3] raw coordinates, "y": float32 [N, 1] in {0, 1}}. Column 1 of
 sklearn's points is the roll's height, uniform on [0, 21]; y = 1 where it is above 10
-(docs/design.md, section 2).
+(docs/design.md#data).
 """
 
 import numpy as np
