@@ -1,4 +1,4 @@
-"""The paper's quantitative evaluation (5.4; docs/design.md, section 3) of a trained image model.
+"""The paper's quantitative evaluation (5.4; docs/design.md#evaluation) of a trained image model.
 
 - `method1` (Table 1): the share of switched test images that the classifier C assigns the target.
 - `method2` (Table 2): target-changed, original-changed and target-original MSE over pairs of one
