@@ -27,6 +27,9 @@ flags.DEFINE_string("classifier_dir", "",
                     "Image data: where the attribute classifier of Table 1 is kept (trained there "
                     "once, reused later); default WORKDIR/classifier. Share one between runs on "
                     "the same data.")
+flags.DEFINE_enum("split", "test", ["test", "validation"],
+                  "The split scored: test for results; validation to choose settings (the tables' "
+                  "points are then chosen on train). Validation outputs end in _validation.")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -34,7 +37,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   console.setup()
-  evaluate.evaluate(flags.FLAGS.config, flags.FLAGS.workdir, flags.FLAGS.classifier_dir)
+  evaluate.evaluate(flags.FLAGS.config, flags.FLAGS.workdir, flags.FLAGS.classifier_dir,
+                    flags.FLAGS.split)
 
 
 if __name__ == "__main__":

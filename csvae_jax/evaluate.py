@@ -23,6 +23,7 @@ from csvae_jax import figures
 from csvae_jax import manipulate
 from csvae_jax import paths
 from csvae_jax import plots
+from csvae_jax import table_markdown
 from csvae_jax import tables
 from csvae_jax import trained_model
 
@@ -61,62 +62,85 @@ def _write(out_dir: str, name: str, table: dict, markdown: str = "") -> None:
     (folder / (name + ".md")).write_text(markdown)
 
 
+# The split whose pairs and examples choose the points of the tables scored on a split: choices
+# for test tables on validation, for the validation tables that choose settings on train.
+SEARCH_SPLIT = {"test": "validation", "validation": "train"}
+
+
+def _suffix(split: str) -> str:
+  """File-name suffix of an output scored on `split`: none for test, "_validation" otherwise."""
+  return "" if split == "test" else f"_{split}"
+
+
 def write_tables(config: ml_collections.ConfigDict, model: trained_model.TrainedModel,
-                 dataset: data_lib.Dataset, out_dir: str, classifier_dir: str) -> dict:
-  """The paper's Tables 1 and 2 for an image model: `table1.{md,json}`, `table2.{md,json}` (data
-  with identities) and `styles.json` (data with known styles: `tables.style_coverage` of each
-  attribute) in `out_dir`. The classifier is loaded from `classifier_dir`, or trained there once.
+                 dataset: data_lib.Dataset, out_dir: str, classifier_dir: str,
+                 split: str = "test") -> dict:
+  """The paper's Tables 1 and 2 for an image model, scored on `split` with their points chosen on
+  `SEARCH_SPLIT[split]`: `table1.{md,json}`, `table2.{md,json}` (data with identities) and
+  `styles.json` (data with known styles: `tables.style_coverage` of each attribute) in `out_dir`,
+  each name followed by `_validation` for the validation split. The classifier is loaded from
+  `classifier_dir`, or trained there once.
 
   Returns:
     {"table1": ..., "table2": ..., "styles": ...} as written (the latter two where they apply).
   """
   traits = dataset.traits
   splits = dataset.splits
+  if split not in SEARCH_SPLIT or split not in splits:
+    raise ValueError(f"Unknown split {split!r} for the tables; valid: "
+                     f"{', '.join(s for s in SEARCH_SPLIT if s in splits)}.")
   clf = classifier_lib.load_or_train(config, classifier_dir, splits, dataset.label_names,
                                      traits.exclusive, traits.num_styles)
-  test, validation = splits["test"], splits.get("validation", splits["test"])
+  search_name = SEARCH_SPLIT[split] if SEARCH_SPLIT[split] in splits else split
+  scored, search = splits[split], splits[search_name]
   edit = tables.model_edit(model, traits.exclusive)
   meta = {"dataset": traits.title, "model": model.spec.kind, "seed": config.seed,
-          "step": model.step, "classifier": clf.metrics}
+          "data_seed": config.data.seed, "step": model.step, "split": split,
+          "search_split": search_name, "classifier": clf.metrics}
   start = time.perf_counter()
   def reconstruct(x, y):
     return manipulate.to_uint8(model.reconstruct(x, y))
-  out = {"table1": {**meta, **tables.method1(clf, test, edit, config.eval.max_examples,
-                                             reconstruct)}}
+  suffix = _suffix(split)
+  out = {"table1": {**meta, **tables.method1(clf, scored, edit, config.eval.max_examples,
+                                             reconstruct, model, search)}}
   logging.info("Table 1 (Method 1) done in %.0f s.", time.perf_counter() - start)
-  _write(out_dir, "table1", out["table1"], tables.table1_markdown(out["table1"]))
-  if tables.has_identities(test, traits) and tables.has_identities(validation, traits):
-    out["table2"] = {**meta, **tables.method2(model, validation, test, traits, edit)}
-    _write(out_dir, "table2", out["table2"], tables.table2_markdown(out["table2"]))
+  _write(out_dir, "table1" + suffix, out["table1"], table_markdown.table1(out["table1"]))
+  if tables.has_identities(scored, traits) and tables.has_identities(search, traits):
+    out["table2"] = {**meta, **tables.method2(model, search, scored, traits, edit)}
+    _write(out_dir, "table2" + suffix, out["table2"], table_markdown.table2(out["table2"]))
     logging.info("Table 2 (Method 2) done, %.0f s so far.", time.perf_counter() - start)
   if clf.net.num_styles:
     out["styles"] = {**meta, **{
-        attribute: tables.style_coverage(clf, test, j, tables.style_points(model, j, validation),
+        attribute: tables.style_coverage(clf, scored, j, tables.style_points(model, j, search),
                                          edit)
         for j, attribute in enumerate(dataset.label_names)}}
-    _write(out_dir, "styles", out["styles"])
+    _write(out_dir, "styles" + suffix, out["styles"])
     logging.info("Styles reached done, %.0f s so far.", time.perf_counter() - start)
   return out
 
 
 def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
-             classifier_dir: str = "") -> dict[str, float]:
+             classifier_dir: str = "", split: str = "test") -> dict[str, float]:
   """Evaluates the latest checkpoint in `workdir` with the config it was trained with (`config`
   None), or with `config`, whose model and data fields must match the checkpoint's (its eval
   settings may differ). Checkpoints written before the switch points were kept with them get them
   here, in `workdir/switch_points.json`.
 
-  Writes `workdir/eval/metrics.json` and a figure: `workdir/eval/latent_projections.png` for
+  Scores `split` (test; validation to choose settings): writes `workdir/eval/metrics.json`
+  (`metrics_validation.json`) and a figure: `workdir/eval/latent_projections.png` for
   3-D data (the paper's Figure 2), `workdir/eval/reconstructions.png` for images. Image models
   also get the paper's tables (`write_tables`; the classifier kept in `classifier_dir`, by default
   `workdir/classifier`) and, for CSVAE, the style figures of `figures.style_figures`.
 
-  Metrics on the test split: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
+  Metrics on `split`: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
   (per-coordinate MSE over the data's per-coordinate variance, averaged), `z_label_probe_accuracy`,
   `w_label_probe_accuracy` (CSVAE only; balanced accuracy of a logistic regression fitted on
   training-set latent means), `w_j_label_probe_accuracy` (CSVAE; label j from W_j alone), each
-  averaged over labels and, for k > 1, per label as `<metric>/<label>`; `adversary_accuracy`
-  (kinds with an adversary, on z means).
+  averaged over labels and, for k > 1, per label as `<metric>/<label>`;
+  `w_j_label_withheld_probe_accuracy` (CSVAE; label j from W_j encoded with every label given as
+  0, so that the prior's offset cannot carry it: with `model.w_prior_centred` the plain W_j probe
+  is 1.0 by construction, even untrained); `adversary_accuracy` (kinds with an adversary, on z
+  means).
   """
   model = trained_model.load(workdir)
   if config is None:
@@ -133,10 +157,10 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
     temporary.write_text(json.dumps(points))
     temporary.replace(path)
     model = dataclasses.replace(model, switch_points=points)
-  train, test = splits["train"], splits["test"]
+  train, test = splits["train"], splits[split]
   train = {k: v[:config.eval.probe_max_train] for k, v in train.items()}
-  logging.info("Evaluating %s at step %d: probes, then figures%s.", workdir, model.step,
-               " and tables" if model.spec.is_image else "")
+  logging.info("Evaluating %s at step %d on the %s split: probes, then figures%s.", workdir,
+               model.step, split, " and tables" if model.spec.is_image else "")
   train_latents = model.encode(train["x"], train["y"])
   test_latents = model.encode(test["x"], test["y"])
   x_hat = model.reconstruct(test["x"], test["y"])
@@ -148,6 +172,8 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   results = {
       "step": model.step,
       "seed": config.seed,
+      "data_seed": config.data.seed,
+      "split": split,
       "model": model.spec.kind,
       "recon_mse": float(mse.mean()),
       "relative_recon_mse": float(np.mean(mse / x_flat.var(axis=0))),
@@ -160,22 +186,26 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
     results.update(_probes("w_j_label_probe_accuracy", train_latents["w_mu"], train["y"],
                            test_latents["w_mu"], test["y"], dataset.label_names,
                            per_label_features=True))
+    withheld = [model.encode(s["x"], np.zeros_like(s["y"]))["w_mu"] for s in (train, test)]
+    results.update(_probes("w_j_label_withheld_probe_accuracy", withheld[0], train["y"],
+                           withheld[1], test["y"], dataset.label_names, per_label_features=True))
   if model.adversary_params is not None:
     probs = model.predict_labels_from_z(test_latents["z_mu"])
     results["adversary_accuracy"] = float(np.mean((probs > 0.5) == (test["y"] > 0.5)))
 
   out_dir = os.path.join(workdir, "eval")
   paths.resolve(out_dir).mkdir(parents=True, exist_ok=True)
-  (paths.resolve(out_dir) / "metrics.json").write_text(json.dumps(results, indent=2))
-  title = f"{model.spec.kind} on {config.data.name}, step {model.step}"
+  suffix = _suffix(split)
+  (paths.resolve(out_dir) / f"metrics{suffix}.json").write_text(json.dumps(results, indent=2))
+  title = f"{model.spec.kind} on {config.data.name}, step {model.step}, {split} split"
   if model.spec.is_image:
-    plots.plot_reconstructions(os.path.join(out_dir, "reconstructions.png"),
+    plots.plot_reconstructions(os.path.join(out_dir, f"reconstructions{suffix}.png"),
                                x_flat[:32].reshape(-1, *model.spec.x_shape),
                                x_hat[:32].reshape(-1, *model.spec.x_shape), title)
-    if model.spec.has_w:
+    if model.spec.has_w and split == "test":
       figures.style_figures(model, test, out_dir)
     write_tables(config, model, dataset, out_dir,
-                 classifier_dir or os.path.join(workdir, "classifier"))
+                 classifier_dir or os.path.join(workdir, "classifier"), split)
   elif x_flat.shape[1] == 3:
     names = [f"z{i + 1}" for i in range(model.spec.z_dim)]
     latents = [test_latents["z_mu"]]
@@ -183,7 +213,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
       names += [f"w{i + 1}" for i in range(test_latents["w_mu"].shape[1])]
       latents.append(test_latents["w_mu"])
     plots.plot_latent_projections(
-        os.path.join(out_dir, "latent_projections.png"), x_flat, x_hat,
+        os.path.join(out_dir, f"latent_projections{suffix}.png"), x_flat, x_hat,
         np.concatenate(latents, axis=1), names, test["y"][:, 0], title)
   logging.info("Eval of %s at step %d: %s", workdir, model.step, json.dumps(results))
   return results

@@ -40,8 +40,10 @@ def attribute_index(model: trained_model.TrainedModel, attribute: Attribute) -> 
   return names.index(attribute)
 
 
-def w_grid(model: trained_model.TrainedModel, size: int = 5, span: float = 3.0) -> np.ndarray:
-  """A size x size grid of points in a 2-D W_j centred on the attribute-present prior mean.
+def w_grid(model: trained_model.TrainedModel, size: int = 5, span: float = 3.0,
+           centre: Optional[np.ndarray] = None) -> np.ndarray:
+  """A size x size grid of points in a 2-D W_j, `centre` +- `span` on each axis; by default
+  centred on the attribute-present prior mean.
 
   Returns:
     float32 [size * size, 2], rows of the grid in order (second coordinate fastest).
@@ -49,8 +51,10 @@ def w_grid(model: trained_model.TrainedModel, size: int = 5, span: float = 3.0) 
   if model.spec.w_dim != 2:
     raise ValueError(f"w_grid needs dw = 2 (this model has {model.spec.w_dim}); use "
                      "principal_points for larger W_j.")
-  axis = model.spec.w_present_mean + np.linspace(-span, span, size, dtype=np.float32)
-  return np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+  centre = np.full(2, model.spec.w_present_mean) if centre is None else np.asarray(centre)
+  offsets = np.linspace(-span, span, size)
+  axes = [(c + offsets).astype(np.float32) for c in centre]
+  return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
 
 
 def principal_points(model: trained_model.TrainedModel, attribute: Attribute, x: np.ndarray,

@@ -6,6 +6,7 @@ works wherever TensorFlow's file systems reach (orbax and TFDS use the same abst
 """
 
 import os
+import tempfile
 
 from etils import epath
 
@@ -19,3 +20,27 @@ def resolve(path: str) -> epath.Path:
   """`path` as an epath.Path: URIs untouched, local paths with ~ expanded and made absolute."""
   path = os.fspath(path)
   return epath.Path(path if is_uri(path) else os.path.abspath(os.path.expanduser(path)))
+
+
+def check_workdir(workdir: str) -> None:
+  """Raises a clear error unless `workdir` is, or can become, a writable directory.
+
+  A bucket URI (gs://...) is created if missing and otherwise left to its file system's errors.
+  """
+  if is_uri(workdir):
+    resolve(workdir).mkdir(parents=True, exist_ok=True)
+    return
+  path = os.path.abspath(os.path.expanduser(workdir))
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise NotADirectoryError(f"--workdir {workdir} is a file; give a directory.")
+  if not os.path.isdir(path):
+    if not os.path.isdir(os.path.dirname(path)):
+      raise FileNotFoundError(f"The parent of --workdir {workdir} does not exist; create "
+                              f"{os.path.dirname(path)} first or fix the path.")
+    os.makedirs(path)
+  try:
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as e:
+    raise PermissionError(f"--workdir {workdir} is not writable ({e.strerror}); choose a "
+                          "directory this user can write to.") from e

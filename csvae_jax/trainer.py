@@ -2,8 +2,6 @@
 
 import functools
 import json
-import os
-import tempfile
 import time
 
 from absl import logging
@@ -36,30 +34,6 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   if t.num_steps <= 0 or t.batch_size <= 0:
     raise ValueError(f"config.train.num_steps ({t.num_steps}) and batch_size ({t.batch_size}) "
                      "must be positive.")
-
-
-def check_workdir(workdir: str) -> None:
-  """Raises a clear error unless `workdir` is, or can become, a writable directory.
-
-  A bucket URI (gs://...) is created if missing and otherwise left to its file system's errors.
-  """
-  if paths.is_uri(workdir):
-    paths.resolve(workdir).mkdir(parents=True, exist_ok=True)
-    return
-  path = os.path.abspath(os.path.expanduser(workdir))
-  if os.path.exists(path) and not os.path.isdir(path):
-    raise NotADirectoryError(f"--workdir {workdir} is a file; give a directory.")
-  if not os.path.isdir(path):
-    if not os.path.isdir(os.path.dirname(path)):
-      raise FileNotFoundError(f"The parent of --workdir {workdir} does not exist; create "
-                              f"{os.path.dirname(path)} first or fix the path.")
-    os.makedirs(path)
-  try:
-    with tempfile.TemporaryFile(dir=path):
-      pass
-  except OSError as e:
-    raise PermissionError(f"--workdir {workdir} is not writable ({e.strerror}); choose a "
-                          "directory this user can write to.") from e
 
 
 def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
@@ -161,7 +135,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   """
   _validate(config)
   if jax.process_index() == 0:
-    check_workdir(workdir)
+    paths.check_workdir(workdir)
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.train.batch_size, mesh)
   if jax.default_backend() != "cpu" and config.train.steps_per_dispatch == 1:

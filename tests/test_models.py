@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from csvae_jax import losses
 from csvae_jax import models
 
 
@@ -100,3 +101,31 @@ def test_bfloat16_compute_is_close_to_float32(x_shape, hidden):
   chex.assert_tree_all_finite(out16)
   for a, b in zip(jax.tree.leaves(out16), jax.tree.leaves(out32)):
     np.testing.assert_allclose(a, b, rtol=0.05, atol=0.05)
+
+
+def test_centred_w_posterior_is_offset_from_the_prior_of_the_given_labels():
+  """With `w_prior_centred`, q(w|x,y) is the free encoder's output shifted by p(w|y)'s mean and
+  log-variance (present N(3, 1), absent N(0, 0.1^2), per label), and KL_w is the one of that
+  shifted posterior against the same prior (numpy, closed form)."""
+  base = dict(kind="csvae", x_shape=(3,), num_labels=2, z_dim=2, w_dim=2)
+  free = models.LatentModel(models.ModelSpec(**base))
+  centred_spec = models.ModelSpec(**base, w_prior_centred=True)
+  centred = models.LatentModel(centred_spec)
+  x = jax.random.normal(jax.random.key(0), (4, 3))
+  y = jnp.array([[1, 0], [0, 1], [1, 1], [0, 0]], jnp.float32)
+  noise = models.draw_noise(centred_spec, jax.random.key(1), 4)
+  params = free.init(jax.random.key(2), x, y, noise)
+  got = centred.apply(params, x, y, method=models.LatentModel.encode)
+  raw = free.apply(params, x, y, method=models.LatentModel.encode)
+  prior_mean = np.repeat(np.asarray(y) * 3.0, 2, axis=1)               # [4, k * Dw]
+  prior_std = np.repeat(np.where(np.asarray(y) == 1, 1.0, 0.1), 2, axis=1)
+  np.testing.assert_allclose(got["w_mu"], raw["w_mu"] + prior_mean, atol=1e-6)
+  np.testing.assert_allclose(got["w_logvar"], raw["w_logvar"] + 2 * np.log(prior_std), atol=1e-5)
+  out = centred.apply(params, x, y, noise)
+  var = np.exp(np.asarray(out.w_logvar, np.float64))
+  kl = 0.5 * np.sum(np.log(prior_std**2 / var) + (var + (np.asarray(out.w_mu) - prior_mean)**2)
+                    / prior_std**2 - 1.0, axis=1)
+  _, terms = losses.vae_loss(centred_spec, {"beta_x": 1.0, "beta_z": 1.0, "beta_w": 1.0,
+                                            "beta_h": 1.0}, out, x, y,
+                             jnp.zeros((4, 2)))
+  np.testing.assert_allclose(terms["kl_w"], kl.mean(), rtol=1e-4)

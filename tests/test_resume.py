@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import csvae_jax
-from csvae_jax import trainer
+from csvae_jax import paths
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 1500
@@ -65,13 +65,13 @@ def test_runs_killed_twice_resume_to_bit_identical_parameters(tmp_path):
 
 def test_missing_workdir_parent_is_a_clear_error(tmp_path):
   with pytest.raises(FileNotFoundError, match="The parent of --workdir .* does not exist"):
-    trainer.check_workdir(str(tmp_path / "typo" / "run"))
+    paths.check_workdir(str(tmp_path / "typo" / "run"))
 
 
 def test_workdir_that_is_a_file_is_a_clear_error(tmp_path):
   (tmp_path / "file").write_text("")
   with pytest.raises(NotADirectoryError, match="is a file; give a directory"):
-    trainer.check_workdir(str(tmp_path / "file"))
+    paths.check_workdir(str(tmp_path / "file"))
 
 
 def test_read_only_workdir_is_a_clear_error(tmp_path):
@@ -81,4 +81,4 @@ def test_read_only_workdir_is_a_clear_error(tmp_path):
     workdir = tmp_path / "read_only"
     workdir.mkdir(mode=0o555)
   with pytest.raises(PermissionError, match="is not writable .*choose a directory"):
-    trainer.check_workdir(str(workdir))
+    paths.check_workdir(str(workdir))

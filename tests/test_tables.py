@@ -1,8 +1,7 @@
 """The attribute classifier and the paper's Tables 1 and 2 (Method 1, Method 2)."""
 
 import json
-import os
-import sys
+import types
 
 import numpy as np
 import pytest
@@ -12,12 +11,11 @@ import csvae_jax
 from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
+from csvae_jax import models
+from csvae_jax import summary
 from csvae_jax import tables
 from csvae_jax import trainer
 from csvae_jax.data import procedural
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts"))
-import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def _config(data_dir):
@@ -85,14 +83,14 @@ def test_method1_scores_the_edits(trained):
     assert row["accuracy"] == pytest.approx(expected) == pytest.approx(row["unedited"])
     assert row["accuracy"] < 0.5
     assert row["others_kept"] == 1.0  # nothing else changed
-    # "reconstructed" with the identity as reconstruction: C on real images that have the target.
-    assert row["reconstructed"] == pytest.approx(np.mean(predicted[~sources, j] == int(on)))
+    # With the identity as reconstruction: C on real images that have the target.
+    assert row["reconstruction_keeps_target"] == pytest.approx(
+        np.mean(predicted[~sources, j] == int(on)))
   # The generator's own switch (a re-render) is what the classifier calls switched.
   def oracle(x, y, j, on, point=None):
     del y, point
     idx = [int(np.flatnonzero((test["x"] == image).all((1, 2, 3)))[0]) for image in x]
-    return tables.pairs({k: v[idx] for k, v in test.items()},
-                        {"j": j, "on": on, "attribute": "", "from": "", "to": ""},
+    return tables.pairs({k: v[idx] for k, v in test.items()}, tables.Switch("", "", "", j, on),
                         procedural.LABEL_NAMES, len(idx), dataset.traits)[1]
   perfect = tables.method1(clf, test, oracle, max_examples=64)
   assert perfect["mean_accuracy"] > 0.9
@@ -134,9 +132,9 @@ def test_pairs_from_identities_and_exclusive_switches():
   split = {"x": rng.integers(0, 255, (6, 4, 4, 1), dtype=np.uint8), "y": y,
            "identity": np.array([7, 7, 7, 8, 9, -1], np.int32)}
   rows = tables.switches(("a", "b", "c"), exclusive=True)
-  assert len(rows) == 6 and {(r["from"], r["to"]) for r in rows} == {
+  assert len(rows) == 6 and {(r.before, r.after) for r in rows} == {
       (s, t) for s in "abc" for t in "abc" if s != t}
-  a_to_b = next(r for r in rows if (r["from"], r["to"]) == ("a", "b"))
+  a_to_b = next(r for r in rows if (r.before, r.after) == ("a", "b"))
   idx, targets = tables.pairs(split, a_to_b, ("a", "b", "c"), 10)
   # Examples 0, 3 and 5 are "a"; only identity 7 also has a "b" (example 1).
   assert idx.tolist() == [0]
@@ -146,30 +144,63 @@ def test_pairs_from_identities_and_exclusive_switches():
 def test_eval_writes_tables_with_a_stable_schema(trained):
   config, dataset, _, model, root = trained
   out = evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"))
-  meta = {"dataset", "model", "seed", "step", "classifier"}
+  meta = {"dataset", "model", "seed", "data_seed", "step", "split", "search_split", "classifier"}
   with open(root / "table1.json") as f:
     table1 = json.load(f)
-  assert set(table1) == meta | {"rows", "mean_accuracy"}
+  assert table1["split"] == "test" and table1["search_split"] == "validation"
+  assert set(table1) == meta | {"rows", "mean_accuracy", "mean_accuracy_on", "mean_accuracy_off",
+                                "mean_accuracy_at_best", "mean_accuracy_at_best_on",
+                                "mean_accuracy_at_best_off"}
   assert set(table1["rows"][0]) == {"attribute", "from", "to", "examples", "accuracy",
-                                    "unedited", "others_kept", "reconstructed"}
+                                    "unedited", "others_kept", "reconstruction_keeps_target",
+                                    "best_point", "accuracy_at_best", "others_kept_at_best"}
   assert table1["step"] == model.step and table1["seed"] == config.seed
+  assert table1["mean_accuracy_on"] == pytest.approx(
+      np.mean([r["accuracy"] for r in table1["rows"] if r["to"] == "present"]))
   with open(root / "table2.json") as f:
     table2 = json.load(f)
   assert set(table2) == meta | {"rows", "style_rows", "mean"}
   assert set(table2["mean"]) == {"target_changed", "original_changed", "target_original",
-                                 "target_changed_on", "target_changed_on_style_given"}
-  assert set(table2["rows"][0]) == {"attribute", "from", "to", "pairs", "point", "target_changed",
-                                    "original_changed", "target_original"}
+                                 "target_changed_on", "target_changed_off",
+                                 "target_changed_on_style_given"}
+  assert set(table2["rows"][0]) == {"attribute", "from", "to", "pairs", "point", "widenings",
+                                    "interior", "target_changed", "original_changed",
+                                    "target_original"}
   assert (root / "table1.md").read_text().count("\n| ") == 1 + 6
   with open(root / "styles.json") as f:
     styles = json.load(f)
   assert set(styles) == meta | set(procedural.LABEL_NAMES)
   assert set(styles["Eyeglasses"]) == {"points", "styles_per_subject", "styles_by_point",
                                        "present_share", "style_share"}
-  summary = compare.summarise({"csvae": [out, out]}, exclusive=False)
-  assert set(summary) == {"table1", "table2", "styles"}
-  assert summary["table1"]["csvae"]["mean"]["std"] == 0.0
-  assert summary["table1"]["csvae"]["mean"]["mean"] == pytest.approx(table1["mean_accuracy"])
+  # Validation tables choose their points on train and go beside the test ones.
+  validation = evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"),
+                                     split="validation")
+  assert (root / "table1_validation.json").exists() and (root / "styles_validation.json").exists()
+  assert validation["table2"]["search_split"] == "train"
+  assert validation["table2"]["rows"][0]["pairs"] != out["table2"]["rows"][0]["pairs"]
+  both = summary.summarise({"csvae": {0: out, 1: validation}})
+  assert both["kinds"]["csvae"]["Method 1"]["values"] == [
+      table1["mean_accuracy"], validation["table1"]["mean_accuracy"]]
+  assert both["kinds"]["csvae"]["target-changed, off"]["n"] == 2
+
+
+def test_the_point_search_widens_until_the_best_is_interior():
+  """A baseline whose true edit lies at p = 10, beyond the first range [0, 6]: the search widens
+  once (to [0, 12]) and finds it; a range capped at 6 would stop on its edge."""
+  spec = models.ModelSpec(kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",))
+  model = types.SimpleNamespace(spec=spec)
+  split = {"x": np.full((8, 4, 4, 1), 20, np.uint8), "y": np.zeros((8, 1), np.float32)}
+  traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.full_like(
+      sub["x"], 120))
+  def edit(x, y, j, on, point):  # brightness 20 + 10 p
+    del y, j, on
+    p = np.asarray(point, np.float32)
+    out = np.clip(x[None].astype(np.float32) + 10 * p.reshape(-1, 1, 1, 1, 1), 0, 255)
+    return out.astype(np.uint8) if p.ndim else out[0].astype(np.uint8)
+  table = tables.method2(model, split, split, traits, edit=edit)
+  (row,) = table["rows"]  # no example has the attribute: switching off has no pairs
+  assert row["to"] == "present" and row["point"] == pytest.approx(10.0)
+  assert row["widenings"] == 1 and row["interior"] and row["target_changed"] == 0.0
 
 
 def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):

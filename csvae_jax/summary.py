@@ -1,0 +1,154 @@
+"""Figures of several runs: per kind the sample mean and sd over seeds (ddof=1) beside every seed's
+value, and paired comparisons of two kinds trained on the same seeds (the sign count and the
+paired t statistic of the per-seed differences).
+
+A run is what `evaluate.write_tables` returns: {"table1": ..., "table2": ..., "styles": ...}.
+"""
+
+import dataclasses
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+  """One number read off a run's tables."""
+  name: str
+  higher_is_better: bool
+  digits: int
+
+
+def _method1(table: dict[str, Any]) -> dict[Figure, float]:
+  out = {}
+  for key, label in (("mean_accuracy", "Method 1"), ("mean_accuracy_at_best",
+                                                     "Method 1 at the best point")):
+    for suffix, direction in (("", ""), ("_on", ", on"), ("_off", ", off")):
+      if key + suffix in table:
+        out[Figure(label + direction, True, 3)] = table[key + suffix]
+  for row in table["rows"]:
+    out[Figure(f"{row['attribute']} → {row['to']}", True, 3)] = row["accuracy"]
+  kept = [row["others_kept"] for row in table["rows"] if "others_kept" in row]
+  if kept:
+    out[Figure("others kept, worst switch", True, 3)] = min(kept)
+  return out
+
+
+def _method2(table: dict[str, Any]) -> dict[Figure, float]:
+  names = {"target_changed": "target-changed", "target_changed_on": "target-changed, on",
+           "target_changed_off": "target-changed, off",
+           "target_changed_on_style_given": "target-changed, on, style given",
+           "original_changed": "original-changed", "target_original": "target-original"}
+  return {Figure(label, False, 5): table["mean"][key] for key, label in names.items()
+          if key in table["mean"]}
+
+
+def _styles(table: dict[str, Any]) -> dict[Figure, float]:
+  return {Figure(f"{name} styles {measure}", True, 2): float(value[key])
+          for name, value in table.items() if isinstance(value, dict) and "points" in value
+          for key, measure in (("styles_per_subject", "per face"), ("styles_by_point", "by point"))}
+
+
+def figures(run: dict[str, Any]) -> dict[Figure, float]:
+  """The comparable numbers of one run's tables."""
+  out = _method1(run["table1"])
+  if "table2" in run:
+    out.update(_method2(run["table2"]))
+  if "styles" in run:
+    out.update(_styles(run["styles"]))
+  return out
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+  """{"mean", "sd" (sample sd, ddof=1; None for one value), "n", "values"}."""
+  sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
+  return {"mean": float(np.mean(values)), "sd": sd, "n": len(values), "values": list(values)}
+
+
+def paired(a: dict[int, float], b: dict[int, float], higher_is_better: bool) -> dict[str, Any]:
+  """A against b on the seeds both have: {"seeds", "differences" (a - b per seed), "mean", "sd"
+  (ddof=1), "a_better" (seeds where a is better), "n", "t" (mean / (sd / sqrt(n)); None when
+  undefined)}."""
+  seeds = sorted(set(a) & set(b))
+  diffs = [a[s] - b[s] for s in seeds]
+  better = sum((d > 0) if higher_is_better else (d < 0) for d in diffs)
+  out = {"seeds": seeds, "differences": diffs, "a_better": int(better), "n": len(seeds)}
+  s = stats(diffs) if diffs else {"mean": None, "sd": None}
+  t = (s["mean"] / (s["sd"] / math.sqrt(len(diffs)))) if s["sd"] else None
+  return {**out, "mean": s["mean"], "sd": s["sd"], "t": t}
+
+
+def summarise(results: dict[str, dict[int, dict[str, Any]]],
+              reference: Optional[str] = "csvae") -> dict[str, Any]:
+  """Per kind, `stats` of every figure over its seeds; and `reference` (if run) paired against
+  each other kind on every figure both have.
+
+  Args:
+    results: {kind: {seed: run}}.
+
+  Returns:
+    {"figures": {name: {"higher_is_better", "digits"}}, "kinds": {kind: {name: stats}},
+     "paired": {other kind: {name: paired(reference, other)}}}.
+  """
+  per_kind = {kind: {seed: figures(run) for seed, run in runs.items()}
+              for kind, runs in results.items()}
+  order: dict[Figure, None] = {}  # every figure, in the order the runs' tables give them
+  for by_seed in per_kind.values():
+    for seed_figures in by_seed.values():
+      order.update(dict.fromkeys(seed_figures))
+  def values(by_seed, figure):
+    return {seed: v[figure] for seed, v in by_seed.items() if figure in v}
+  out = {"figures": {f.name: {"higher_is_better": f.higher_is_better, "digits": f.digits}
+                     for f in order},
+         "kinds": {kind: {f.name: stats(list(values(by_seed, f).values())) for f in order
+                          if values(by_seed, f)}
+                   for kind, by_seed in per_kind.items()},
+         "paired": {}}
+  if reference in per_kind:
+    ref = per_kind[reference]
+    for kind, by_seed in per_kind.items():
+      if kind != reference:
+        out["paired"][kind] = {f.name: paired(values(ref, f), values(by_seed, f),
+                                              f.higher_is_better)
+                               for f in order if values(ref, f) and values(by_seed, f)}
+  return out
+
+
+def _cell(s: dict[str, Any], digits: int) -> str:
+  if s["sd"] is None:
+    return f"{s['mean']:.{digits}f}"
+  return f"{s['mean']:.{digits}f} ± {s['sd']:.{digits}f}"
+
+
+def markdown(summary: dict[str, Any], names: dict[str, str], note: str,
+             reference: str = "csvae") -> str:
+  """The summary as two Markdown tables: the figures (rows) of each kind (columns), mean ± sample
+  sd over seeds; then `reference` against each other kind, paired by seed.
+
+  Args:
+    names: {kind: display name}.
+  """
+  kinds = list(summary["kinds"])
+  lines = [note + "\n", "| figure | " + " | ".join(names[k] for k in kinds) + " |",
+           "|---" * (len(kinds) + 1) + "|"]
+  for name, meta in summary["figures"].items():
+    cells = [_cell(summary["kinds"][k][name], meta["digits"]) if name in summary["kinds"][k]
+             else "" for k in kinds]
+    arrow = "↑" if meta["higher_is_better"] else "↓"
+    lines.append(f"| {name} {arrow} | " + " | ".join(cells) + " |")
+  if summary["paired"]:
+    lines += ["", f"{names[reference]} against each kind, paired by seed (difference = "
+              f"{names[reference]} minus the other; better: the seeds where "
+              f"{names[reference]} is better):", "",
+              "| figure | kind | mean difference ± sd | better | t |", "|---|---|---|---|---|"]
+    for kind, comparisons in summary["paired"].items():
+      for name, meta in summary["figures"].items():
+        if name not in comparisons:
+          continue
+        c, digits = comparisons[name], meta["digits"] + 1
+        sd = "" if c["sd"] is None else f" ± {c['sd']:.{digits}f}"
+        t = "" if c["t"] is None else f"{c['t']:.2f}"
+        lines.append(f"| {name} | {names[kind]} | {c['mean']:+.{digits}f}{sd} | "
+                     f"{c['a_better']}/{c['n']} | {t} |")
+  return "\n".join(lines) + "\n"

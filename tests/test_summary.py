@@ -1,0 +1,48 @@
+"""Figures over seeds: sample spreads and paired comparisons."""
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from csvae_jax import summary
+
+
+def _run(method1, target_changed):
+  """A run's tables reduced to what `summary.figures` reads."""
+  rows = [{"attribute": "a", "to": to, "accuracy": method1, "others_kept": 1.0}
+          for to in ("absent", "present")]
+  return {"table1": {"rows": rows, "mean_accuracy": method1},
+          "table2": {"mean": {"target_changed": target_changed}}}
+
+
+def test_spreads_are_sample_standard_deviations():
+  s = summary.stats([1.0, 2.0, 4.0])
+  assert s["mean"] == pytest.approx(7 / 3)
+  assert s["sd"] == pytest.approx(np.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2
+                                           + (4 - 7 / 3) ** 2) / 2))
+  assert s["values"] == [1.0, 2.0, 4.0] and summary.stats([3.0])["sd"] is None
+
+
+def test_paired_comparison_by_seed():
+  a = {10: 0.90, 11: 0.95, 12: 0.97, 13: 0.80}
+  b = {10: 0.85, 11: 0.96, 12: 0.90, 13: 0.70, 14: 0.99}  # seed 14 has no partner
+  c = summary.paired(a, b, higher_is_better=True)
+  assert c["seeds"] == [10, 11, 12, 13] and c["a_better"] == 3 and c["n"] == 4
+  seeds = c["seeds"]
+  t = scipy_stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds]).statistic
+  assert c["t"] == pytest.approx(t)
+  assert summary.paired(a, b, higher_is_better=False)["a_better"] == 1
+
+
+def test_summary_pairs_csvae_with_each_kind_on_its_seeds():
+  results = {"csvae": {0: _run(0.9, 0.005), 1: _run(0.8, 0.006)},
+             "vae": {0: _run(0.5, 0.007), 1: _run(0.6, 0.004)}}
+  out = summary.summarise(results)
+  assert out["kinds"]["vae"]["Method 1"]["values"] == [0.5, 0.6]
+  m1, tc = out["paired"]["vae"]["Method 1"], out["paired"]["vae"]["target-changed"]
+  assert m1["differences"] == pytest.approx([0.4, 0.2]) and m1["a_better"] == 2
+  assert tc["differences"] == pytest.approx([-0.002, 0.002]) and tc["a_better"] == 1
+  assert out["figures"]["target-changed"]["higher_is_better"] is False
+  text = summary.markdown(out, {"csvae": "CSVAE", "vae": "VAE"}, "note")
+  assert "| Method 1 ↑ | 0.850 ± 0.071 | 0.550 ± 0.071 |" in text
+  assert "| Method 1 | VAE | +0.3000 ± 0.1414 | 2/2 | 3.00 |" in text
