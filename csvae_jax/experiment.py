@@ -52,6 +52,20 @@ def _read_tables(workdir: str, split: str, step: int) -> dict[str, Any] | None:
   return run
 
 
+def collect(root: str, split: str, num_steps: int) -> dict[str, dict[int, dict[str, Any]]]:
+  """Every run of a comparison's layout (ROOT/KIND/seedS) whose tables of `split` are there for
+  step `num_steps`: {kind: {seed: run}}."""
+  results = {}
+  for kind_dir in sorted(paths.resolve(root).iterdir()):
+    if not kind_dir.is_dir():
+      continue
+    for run_dir in sorted(kind_dir.glob("seed*")):
+      run = _read_tables(str(run_dir), split, num_steps)
+      if run is not None:
+        results.setdefault(kind_dir.name, {})[int(run_dir.name[len("seed"):])] = run
+  return results
+
+
 def train_and_tables(config: ml_collections.ConfigDict, workdir: str, classifier_dir: str,
                      split: str) -> tuple[dict[str, Any], dict[str, float]]:
   """Trains `config` in `workdir` (resuming), then evaluates it on `split` unless a rerun finds

@@ -13,9 +13,9 @@ validation split instead (its tables' points chosen on train), for choosing sett
 
 Writes into --workdir: each run in KIND/seedS/ with its eval/ (rerun the same command after an
 interruption to resume), classifier/ (one attribute classifier shared by every run),
-summary.{md,json} (every figure of Tables 1 and 2 and of the styles reached, per kind, and the
-paired comparisons), kinds_ATTRIBUTE.png (the paper's Figs. 3-4, first seed) and runs.json (the
-settings and time of each run).
+summary.{md,json} (every figure of Tables 1 and 2 and of the styles reached, per kind, over
+every finished run in --workdir, and the paired comparisons), kinds_ATTRIBUTE.png (the paper's Figs. 3-4, first seed) and runs.json (the
+settings and time of each run, one entry per invocation).
 """
 
 import json
@@ -84,16 +84,15 @@ def main(argv):
   dataset = data_lib.load_dataset(base.data)
   if len(dataset.splits["train"]["x"].shape) != 4:
     raise app.UsageError(f"{base.data.name} is not an image dataset: Tables 1 and 2 need images.")
-  start, results, timings, first_models = time.perf_counter(), {}, [], {}
+  start, timings, first_models = time.perf_counter(), [], {}
   seeds = [int(s) for s in f.seeds]
   for seed in seeds:
     for kind in f.kinds:
       overrides = {"seed": seed, "model.kind": kind, **settings.get(kind, {})}
       config = experiment.with_overrides(base, overrides)
       workdir = os.path.join(root, kind, f"seed{seed}")
-      run, timing = experiment.train_and_tables(config, workdir, os.path.join(root, "classifier"),
-                                                f.split)
-      results.setdefault(kind, {})[seed] = run
+      _, timing = experiment.train_and_tables(config, workdir, os.path.join(root, "classifier"),
+                                              f.split)
       timings.append({"kind": kind, "seed": seed, "overrides": settings.get(kind, {}), **timing})
       done, total = len(timings), len(seeds) * len(f.kinds)
       elapsed = time.perf_counter() - start
@@ -105,9 +104,14 @@ def main(argv):
   for attribute in dataset.label_names:
     figures.kinds_figure(first_models, dataset.splits[f.split], attribute,
                          os.path.join(root, f"kinds_{attribute}.png"))
-  out = summary.summarise(results)
-  note = (f"{base.data.name}, data seed {base.data.seed}, {f.split} split; seeds "
-          f"{', '.join(map(str, seeds))}; {base.train.num_steps} steps of batch "
+  # Every finished run in the workdir, so that kinds run on different seeds by several
+  # invocations (more seeds for some kinds) are summarised together.
+  results = experiment.collect(root, f.split, base.train.num_steps)
+  out = summary.summarise({kind: results[kind] for kind in models.KINDS if kind in results})
+  seeds_run = "; ".join(f"{models.KIND_NAMES[k]} {', '.join(map(str, sorted(v)))}"
+                        for k, v in results.items())
+  note = (f"{base.data.name}, data seed {base.data.seed}, {f.split} split; every finished run in "
+          f"{root} (seeds: {seeds_run}); {base.train.num_steps} steps of batch "
           f"{base.train.batch_size}; mean ± sample sd over seeds"
           + (f"; each kind's settings from {f.settings}" if f.settings else "") + ".")
   markdown = summary.markdown(out, models.KIND_NAMES, note) + "\n" + paper_table1_markdown()
@@ -116,8 +120,11 @@ def main(argv):
   with open(os.path.join(root, "summary.json"), "w") as file:
     json.dump({"note": note, "settings": settings, **out}, file, indent=2)
   total = time.perf_counter() - start
-  with open(os.path.join(root, "runs.json"), "w") as file:
-    json.dump({"runs": timings, "total_seconds": round(total, 1)}, file, indent=2)
+  log = paths.resolve(root) / "runs.json"  # one entry per invocation, the earlier ones kept
+  invocations = json.loads(log.read_text())["invocations"] if log.exists() else []
+  invocations.append({"kinds": f.kinds, "seeds": seeds, "runs": timings,
+                      "total_seconds": round(total, 1)})
+  log.write_text(json.dumps({"invocations": invocations}, indent=2))
   print(markdown)
   print(f"Total {total / 60:.1f} min; runs, tables and figures in {root}")
 
