@@ -22,6 +22,15 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.data_dir = "~/tensorflow_datasets"  # Where CelebA / TFD are prepared, once.
   config.data.subset = "glasses"   # CelebA: glasses | facial_hair | glasses_facial_hair.
   config.data.resolution = "48x48"  # TFD: 48x48 | 96x96.
+  # Labels with holes (csvae_jax/data/partial_labels.py): the share of the train and validation
+  # examples whose labels the model sees, drawn per joint label vector with label_seed; the test
+  # split keeps every label. TFD's labels are partial already: 1 only.
+  config.data.label_fraction = 1.0
+  config.data.label_seed = 0
+  # The examples without labels: missing (kept, y_mask 0) | drop (removed: train on the labelled
+  # only) | pseudo (labelled by a classifier fitted on the labelled ones, kept where it is >= 0.9
+  # sure of every label, removed otherwise: paper 5.2.1's TFD protocol).
+  config.data.unlabelled = "missing"
 
   config.model = ml_collections.ConfigDict()
   config.model.kind = "csvae"      # vae | condvae | condvae_info | csvae
@@ -40,12 +49,16 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.w_absent_scale = 0.1
   config.model.w_prior_centred = False  # mu_w, logvar_w = p(w|y)'s + the encoder's offsets.
   config.model.compute_dtype = "float32"  # or "bfloat16" on GPU/TPU: f32 params and losses.
+  config.model.infer_labels = False  # q(y|x) and the bound over missing labels (Kingma's M2)
 
   config.loss = ml_collections.ConfigDict()  # Weights of the encoder/decoder objective.
   config.loss.beta_x = 5.0   # -log p(x | w, z)
   config.loss.beta_z = 1.0   # KL(q(z|x) || N(0, I))
   config.loss.beta_w = 1.0   # KL(q(w|x,y) || p(w|y))
   config.loss.beta_h = 100.0  # M2 (CSVAE) or minus the adversary's cross-entropy (CondVAE-info)
+  # With config.model.infer_labels: the weight of q(y|x)'s cross-entropy on observed labels, per
+  # example (Kingma et al. 2014's alpha = 0.1 N for an objective summed over N examples).
+  config.loss.alpha = 0.1
 
   config.optim = ml_collections.ConfigDict()
   for player in ("vae", "adversary"):

@@ -139,8 +139,9 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   averaged over labels and, for k > 1, per label as `<metric>/<label>`;
   `w_j_label_withheld_probe_accuracy` (CSVAE; label j from W_j encoded with every label given as
   0, so that the prior's offset cannot carry it: with `model.w_prior_centred` the plain W_j probe
-  is 1.0 by construction, even untrained); `adversary_accuracy` (kinds with an adversary, on z
-  means).
+  is 1.0 by construction, even untrained); `label_inference_accuracy` (models that infer labels:
+  q(y|x)'s accuracy, per label and averaged; for exclusive labels the share of examples whose
+  class it gets); `adversary_accuracy` (kinds with an adversary, on z means).
   """
   model = trained_model.load(workdir)
   if config is None:
@@ -189,6 +190,15 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
     withheld = [model.encode(s["x"], np.zeros_like(s["y"]))["w_mu"] for s in (train, test)]
     results.update(_probes("w_j_label_withheld_probe_accuracy", withheld[0], train["y"],
                            withheld[1], test["y"], dataset.label_names, per_label_features=True))
+  if model.spec.infer_labels:
+    inferred = model.infer_labels(test["x"])
+    per_label = np.mean(inferred == test["y"], axis=0)
+    results["label_inference_accuracy"] = (
+        float(np.mean(np.all(inferred == test["y"], axis=1))) if model.spec.exclusive_labels
+        else float(per_label.mean()))
+    if not model.spec.exclusive_labels and len(dataset.label_names) > 1:
+      results.update({f"label_inference_accuracy/{name}": float(a)
+                      for name, a in zip(dataset.label_names, per_label)})
   if model.adversary_params is not None:
     probs = model.predict_labels_from_z(test_latents["z_mu"])
     results["adversary_accuracy"] = float(np.mean((probs > 0.5) == (test["y"] > 0.5)))

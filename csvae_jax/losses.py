@@ -9,6 +9,7 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from csvae_jax import models
@@ -53,6 +54,30 @@ def _log_likelihood(likelihood: str, x, x_mu, x_logvar):
   return gaussian_log_likelihood(x, x_mu, x_logvar)
 
 
+def example_terms(spec: models.ModelSpec, out: models.ModelOutput, x: jax.Array, y: jax.Array,
+                  adversary_logits: Optional[jax.Array]) -> dict[str, jax.Array]:
+  """The encoder/decoder's terms per example, unweighted, each [B] (see `vae_loss`)."""
+  terms = {
+      "recon": -jax.vmap(lambda *a: _log_likelihood(spec.likelihood, *a))(x, out.x_mu, out.x_logvar),
+      "kl_z": jax.vmap(gaussian_kl)(out.z_mu, out.z_logvar),
+  }
+  if spec.has_w:
+    prior_mu, prior_logvar = models.w_prior(spec, y)
+    terms["kl_w"] = jax.vmap(gaussian_kl)(out.w_mu, out.w_logvar, prior_mu, prior_logvar)
+  if spec.kind == "csvae":
+    terms["m2"] = jax.vmap(negative_entropy)(adversary_logits)
+  elif spec.kind == "condvae_info":
+    terms["neg_adv_ce"] = -jax.vmap(cross_entropy)(adversary_logits, y)
+  return terms
+
+
+def _weighted_sum(betas: dict[str, float], means: dict[str, jax.Array]) -> jax.Array:
+  """beta_x * recon + beta_z * KL_z + beta_w * KL_w + beta_h * (M2 or the adversarial term)."""
+  weights = {"recon": betas["beta_x"], "kl_z": betas["beta_z"], "kl_w": betas["beta_w"],
+             "m2": betas["beta_h"], "neg_adv_ce": betas["beta_h"]}
+  return sum(weights[name] * value for name, value in means.items())
+
+
 def vae_loss(spec: models.ModelSpec, betas: dict[str, float], out: models.ModelOutput,
              x: jax.Array, y: jax.Array,
              adversary_logits: Optional[jax.Array]) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -74,26 +99,125 @@ def vae_loss(spec: models.ModelSpec, betas: dict[str, float], out: models.ModelO
   Returns:
     (scalar loss, {term name: scalar batch mean}).
   """
-  terms = {
-      "recon": -jax.vmap(lambda *a: _log_likelihood(spec.likelihood, *a))(x, out.x_mu, out.x_logvar),
-      "kl_z": jax.vmap(gaussian_kl)(out.z_mu, out.z_logvar),
-  }
-  if spec.has_w:
-    prior_mu, prior_logvar = models.w_prior(spec, y)
-    terms["kl_w"] = jax.vmap(gaussian_kl)(out.w_mu, out.w_logvar, prior_mu, prior_logvar)
-  if spec.kind == "csvae":
-    terms["m2"] = jax.vmap(negative_entropy)(adversary_logits)
-  elif spec.kind == "condvae_info":
-    terms["neg_adv_ce"] = -jax.vmap(cross_entropy)(adversary_logits, y)
-  weights = {"recon": betas["beta_x"], "kl_z": betas["beta_z"], "kl_w": betas["beta_w"],
-             "m2": betas["beta_h"], "neg_adv_ce": betas["beta_h"]}
+  terms = example_terms(spec, out, x, y, adversary_logits)
   metrics = {name: jnp.mean(value) for name, value in terms.items()}
-  loss = sum(weights[name] * value for name, value in metrics.items())
-  return loss, metrics
+  return _weighted_sum(betas, metrics), metrics
 
 
-def adversary_loss(logits: jax.Array, y: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """N: the adversary's cross-entropy on z, batch mean; logits, y [B, k]. Also its accuracy."""
-  n = jnp.mean(jax.vmap(cross_entropy)(logits, y))
-  accuracy = jnp.mean((logits > 0) == (y > 0.5))
+def label_combinations(num_labels: int, exclusive: bool) -> np.ndarray:
+  """Every value y can take: float32 [C, k], the k one-hot rows for exclusive labels, else the
+  2^k binary vectors (row c holds the bits of c, label 0 the lowest)."""
+  if exclusive:
+    return np.eye(num_labels, dtype=np.float32)
+  codes = np.arange(2 ** num_labels)[:, None]
+  return ((codes >> np.arange(num_labels)[None, :]) & 1).astype(np.float32)
+
+
+def _missing_example(y_mask: jax.Array) -> jax.Array:
+  """Exclusive labels are observed together: an example misses its label if any column is
+  missing. y_mask [..., k] -> bool [...]."""
+  return jnp.any(y_mask < 0.5, axis=-1)
+
+
+def combination_weights(logits: jax.Array, y: jax.Array, y_mask: jax.Array,
+                        combos: jax.Array, exclusive: bool) -> jax.Array:
+  """For one example, the weight of each label combination in its bound: q(y_missing | x) for the
+  combinations that agree with its observed labels, 0 for the others (an example with every label
+  observed puts weight 1 on its own labels).
+
+  Args:
+    logits: [k] q(y|x). y: [k] labels (missing ones ignored). y_mask: [k], 1 observed.
+    combos: [C, k] `label_combinations`.
+
+  Returns:
+    [C], summing to 1.
+  """
+  if exclusive:
+    return jnp.where(_missing_example(y_mask), jax.nn.softmax(logits), y)
+  missing, logits, y = 1.0 - y_mask[None], logits[None], y[None]  # [1, k], against combos [C, k]
+  log_q = combos * jax.nn.log_sigmoid(logits) + (1.0 - combos) * jax.nn.log_sigmoid(-logits)
+  agrees = jnp.all((missing > 0.5) | (combos == y), axis=-1)
+  return jnp.where(agrees, jnp.exp(jnp.sum(missing * log_q, axis=-1)), 0.0)
+
+
+def missing_entropy(logits: jax.Array, y_mask: jax.Array, exclusive: bool) -> jax.Array:
+  """H(q(y_missing | x)) of one example: logits, y_mask [k] -> [] (0 with every label observed)."""
+  if exclusive:
+    entropy = -jnp.sum(jax.nn.softmax(logits) * jax.nn.log_softmax(logits))
+    return jnp.where(_missing_example(y_mask), entropy, 0.0)
+  q = jax.nn.sigmoid(logits)
+  per_label = -(q * jax.nn.log_sigmoid(logits) + (1.0 - q) * jax.nn.log_sigmoid(-logits))
+  return jnp.sum((1.0 - y_mask) * per_label)
+
+
+def observed_cross_entropy(logits: jax.Array, y: jax.Array, y_mask: jax.Array,
+                           exclusive: bool) -> jax.Array:
+  """-log q(y_observed | x) of one example: logits, y, y_mask [k] -> []."""
+  if exclusive:
+    ce = optax.softmax_cross_entropy(logits, y)
+    return jnp.where(_missing_example(y_mask), 0.0, ce)
+  return jnp.sum(y_mask * optax.sigmoid_binary_cross_entropy(logits, y))
+
+
+def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha: float,
+                         terms: dict[str, jax.Array], combo_terms: dict[str, jax.Array],
+                         combos: jax.Array, y_logits: jax.Array, y: jax.Array,
+                         y_mask: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """The objective with missing labels (Kingma et al. 2014's M2 bound, for every kind that takes
+  y), averaged over the batch:
+
+    every label observed:  L(x, y) + alpha * CE
+    some labels missing:   sum_y' q(y'_missing | x) L(x, y') - H(q(y_missing | x)) + alpha * CE
+
+  L is the beta-weighted bound of `vae_loss`, the sum running over the label combinations that
+  agree with the observed labels (exact enumeration: 2^k of them, or k for exclusive labels); CE
+  is -log q(y_observed | x), averaged over the examples with an observed label. With every label
+  observed the terms and the bound ("bound", and each term) are `vae_loss`'s, bit for bit.
+
+  Args:
+    spec, betas: as `vae_loss`. alpha: the classification weight.
+    terms: `example_terms` at the observed labels (missing ones 0), each [B].
+    combo_terms: `example_terms` at each combination, each [B, C].
+    combos: [C, k] `label_combinations`. y_logits: [B, k] q(y|x).
+    y: [B, k] labels, missing ones 0. y_mask: [B, k], 1 observed.
+
+  Returns:
+    (scalar loss, {each term's batch mean, "bound", "label_entropy", "label_ce", "label_acc"}).
+  """
+  exclusive = spec.exclusive_labels
+  weights = jax.vmap(lambda *a: combination_weights(*a, combos, exclusive))(y_logits, y, y_mask)
+  full = jnp.all(y_mask > 0.5, axis=-1)
+  metrics = {name: jnp.mean(jnp.where(full, value, jnp.sum(weights * combo_terms[name], axis=-1)))
+             for name, value in terms.items()}
+  bound = _weighted_sum(betas, metrics)
+  entropy = jax.vmap(lambda *a: missing_entropy(*a, exclusive))(y_logits, y_mask)
+  ce = jax.vmap(lambda *a: observed_cross_entropy(*a, exclusive))(y_logits, y, y_mask)
+  if exclusive:
+    observed = 1.0 - _missing_example(y_mask).astype(jnp.float32)  # [B]
+    correct = jnp.argmax(y_logits, -1) == jnp.argmax(y, -1)
+    hits, count = jnp.sum(observed * correct), jnp.sum(observed)
+  else:
+    observed = jnp.any(y_mask > 0.5, axis=-1).astype(jnp.float32)
+    hits = jnp.sum(y_mask * ((y_logits > 0) == (y > 0.5)))
+    count = jnp.sum(y_mask)
+  label_ce = jnp.sum(ce) / jnp.maximum(jnp.sum(observed), 1.0)
+  loss = bound - jnp.mean(entropy) + alpha * label_ce
+  return loss, {**metrics, "bound": bound, "label_entropy": jnp.mean(entropy),
+                "label_ce": label_ce, "label_acc": hits / jnp.maximum(count, 1.0)}
+
+
+def adversary_loss(logits: jax.Array, y: jax.Array, y_mask: Optional[jax.Array] = None
+                   ) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """N: the adversary's cross-entropy on z, batch mean; logits, y [B, k]. Also its accuracy.
+
+  With `y_mask` [B, k] (missing labels) only the observed labels count: the cross-entropy summed
+  over them, averaged over the examples that have one, and the accuracy over them.
+  """
+  if y_mask is None:
+    n = jnp.mean(jax.vmap(cross_entropy)(logits, y))
+    accuracy = jnp.mean((logits > 0) == (y > 0.5))
+    return n, {"n": n, "adv_acc": accuracy}
+  ce = jnp.sum(y_mask * optax.sigmoid_binary_cross_entropy(logits, y))
+  n = ce / jnp.maximum(jnp.sum(jnp.any(y_mask > 0.5, axis=-1)), 1.0)
+  accuracy = jnp.sum(y_mask * ((logits > 0) == (y > 0.5))) / jnp.maximum(jnp.sum(y_mask), 1.0)
   return n, {"n": n, "adv_acc": accuracy}

@@ -83,10 +83,17 @@ def principal_points(model: trained_model.TrainedModel, attribute: Attribute, x:
       np.float32)
 
 
+def _observed(split: dict[str, np.ndarray], j: int, value: int) -> np.ndarray:
+  """Indices of `split`'s examples whose label j is observed (`y_mask`, where present) and equal
+  to `value`: int [M]."""
+  observed = split["y_mask"][:, j] > 0.5 if "y_mask" in split else True
+  return np.flatnonzero(observed & (split["y"][:, j] == value))
+
+
 def compute_switch_points(model: trained_model.TrainedModel,
                           splits: dict[str, dict[str, np.ndarray]], max_train: int) -> dict:
-  """The default switching points of `model`, from its data; the trainer keeps them with each
-  checkpoint, so that editing never needs the dataset.
+  """The default switching points of `model`, from its data's observed labels; the trainer keeps
+  them with each checkpoint, so that editing never needs the dataset.
 
   Args:
     splits: the dataset's splits ("train", "test" and, for images, "validation").
@@ -96,17 +103,21 @@ def compute_switch_points(model: trained_model.TrainedModel,
     {"step": int, "z_mean": [k][2][Dz] (mean z encoding of training examples with y_j = 0, 1),
     "w_present": [k][Dw] (CSVAE: validation mean of mu_phi2^j over examples with y_j = 1)}.
   """
-  train = {k: splits["train"][k][:max_train] for k in ("x", "y")}
-  z_mu = model.encode(train["x"], train["y"])["z_mu"]
+  train = {k: v[:max_train] for k, v in splits["train"].items() if k in ("x", "y", "y_mask")}
+  z_mu = model.encode(train["x"], train["y"] * train.get("y_mask", 1.0))["z_mu"]
   points = {"step": model.step, "z_mean": [
-      [z_mu[train["y"][:, j] == value].mean(0).tolist() for value in (0, 1)]
+      [z_mu[_observed(train, j, value)].mean(0).tolist() for value in (0, 1)]
       for j in range(model.spec.num_labels)]}
   if model.spec.has_w:
     held_out = splits.get("validation", splits["test"])
-    w_mu = model.encode(held_out["x"], held_out["y"])["w_mu"]
-    w_mu = w_mu.reshape(len(w_mu), model.spec.num_labels, model.spec.w_dim)
-    points["w_present"] = [w_mu[held_out["y"][:, j] == 1, j].mean(0).tolist()
-                           for j in range(model.spec.num_labels)]
+    encoded = {}  # split name -> w_mu [N, k, Dw], each split encoded once
+    points["w_present"] = []
+    for j in range(model.spec.num_labels):
+      name, split = ("held_out", held_out) if len(_observed(held_out, j, 1)) else ("train", train)
+      if name not in encoded:
+        w_mu = model.encode(split["x"], split["y"] * split.get("y_mask", 1.0))["w_mu"]
+        encoded[name] = w_mu.reshape(len(w_mu), model.spec.num_labels, model.spec.w_dim)
+      points["w_present"].append(encoded[name][_observed(split, j, 1), j].mean(0).tolist())
   return points
 
 
@@ -124,7 +135,7 @@ def switch_points(model: trained_model.TrainedModel) -> dict:
   return model.switch_points
 
 
-def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.ndarray,
+def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: Optional[np.ndarray],
                      attribute: Union[Attribute, Sequence[Attribute]],
                      on: Union[bool, Sequence[bool]] = True,
                      point: Optional[Union[np.ndarray, float, Sequence]] = None,
@@ -134,7 +145,8 @@ def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.nda
   Args:
     model: a trained model (`csvae_jax.load`).
     x: one example [*x_shape] or a batch [B, *x_shape]; images uint8 in [0, 255] or float in [0, 1].
-    y: its labels, [k] or [B, k] in {0, 1}.
+    y: its labels, [k] or [B, k] in {0, 1}; None for unknown labels, which q(y|x) then gives
+      (models trained with config.model.infer_labels).
     attribute: a name (e.g. "Eyeglasses"), an index, or a sequence of them to edit together.
     on: switch on (True) or off (False); one per attribute for a sequence.
     point: CSVAE: a point of W_j [Dw] or a batch of points [P, Dw]; CondVAE(-info): the value p
@@ -150,6 +162,8 @@ def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: np.nda
   single = np.ndim(x) == len(model.spec.x_shape)
   is_uint8 = np.asarray(x).dtype == np.uint8
   x_batch = np.asarray(x)[None] if single else np.asarray(x)
+  if y is None:
+    y = model.infer_labels(x_batch)
   y_batch = np.asarray(y, np.float32).reshape(len(x_batch), model.spec.num_labels)
   attributes = [attribute] if isinstance(attribute, (str, int, np.integer)) else list(attribute)
   ons = [on] * len(attributes) if isinstance(on, (bool, np.bool_)) else list(on)

@@ -46,6 +46,8 @@ class ModelSpec:
   x_std: Sequence[float] = ()     # [D] standardisation scale; () means none
   label_names: Sequence[str] = () # k attribute names, in the order of y's columns
   compute_dtype: str = "float32"  # layers' compute dtype; params, outputs and losses stay float32
+  infer_labels: bool = False      # q(y|x) for missing labels: the semi-supervised objective
+  exclusive_labels: bool = False  # one label per example (TFD): q(y|x) a softmax, not k sigmoids
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -63,6 +65,8 @@ class ModelSpec:
       object.__setattr__(self, name, tuple(getattr(self, name)))
     if len(self.x_shape) not in (1, 3):
       raise ValueError(f"x_shape {self.x_shape} is neither a vector (D,) nor an image (H, W, C).")
+    if self.infer_labels and not self.takes_y:
+      raise ValueError("A VAE takes no labels: config.model.infer_labels needs another kind.")
 
   @property
   def is_image(self) -> bool:
@@ -92,6 +96,11 @@ class ModelSpec:
     """CondVAE and CondVAE-info: p(x|z,y), so an edit sets y_j = p."""
     return self.kind in ("condvae", "condvae_info")
 
+  @property
+  def takes_y(self) -> bool:
+    """Every kind but the VAE: its objective needs y, so missing labels need q(y|x)."""
+    return self.kind != "vae"
+
 
 @flax.struct.dataclass
 class ModelOutput:
@@ -104,6 +113,7 @@ class ModelOutput:
   w_mu: Optional[jax.Array] = None       # [B, k * Dw] (CSVAE)
   w_logvar: Optional[jax.Array] = None   # [B, k * Dw]
   w: Optional[jax.Array] = None          # [B, k * Dw] sample of q(w | x, y)
+  y_logits: Optional[jax.Array] = None   # [B, k] q(y | x) (`ModelSpec.infer_labels`)
 
 
 class MLP(nn.Module):
@@ -156,6 +166,22 @@ class ConvDecoder(nn.Module):
       if i < len(widths) - 1:
         h = nn.relu(h)
     return h[:, :height, :width, :].astype(jnp.float32)
+
+
+class LabelEncoder(nn.Module):
+  """q(y | x): x [B, *x_shape] -> logits [B, k] (k sigmoids, or a softmax for exclusive labels).
+
+  Its own `ConvTrunk` for images, so that the classifier's loss moves no other network's params.
+  """
+  hidden: Sequence[int]
+  conv_channels: Sequence[int]
+  num_labels: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    h = ConvTrunk(self.conv_channels, self.dtype)(x) if x.ndim == 4 else x
+    return MLP(self.hidden, self.num_labels, self.dtype)(h)
 
 
 class GaussianEncoder(nn.Module):
@@ -225,10 +251,21 @@ class LatentModel(nn.Module):
     if s.likelihood == "gaussian":
       # One learned log-variance per data dimension (standardised units), shared by all inputs.
       self.x_logvar = self.param("x_logvar", nn.initializers.zeros, s.x_shape)
+    if s.infer_labels:
+      self.label_encoder = LabelEncoder(s.hidden, s.conv_channels, s.num_labels, dtype)
 
   def _per_dim(self, values: Sequence[float]) -> jax.Array:
     """Per-coordinate constants of vector data as [1, D], broadcastable against [B, D]."""
     return jnp.asarray(values, jnp.float32)[None, :]
+
+  def _standardise(self, x: jax.Array) -> jax.Array:
+    if self.spec.x_mean:
+      return (x - self._per_dim(self.spec.x_mean)) / self._per_dim(self.spec.x_std)
+    return x
+
+  def classify(self, x: jax.Array) -> jax.Array:
+    """q(y | x) (`spec.infer_labels`): x [B, *x_shape] in data units -> logits [B, k]."""
+    return self.label_encoder(self._standardise(x))
 
   def encode(self, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
     """Posterior parameters: {"z_mu", "z_logvar": [B, Dz]} (+ {"w_mu", "w_logvar": [B, k*Dw]}).
@@ -236,9 +273,7 @@ class LatentModel(nn.Module):
     Args:
       x: [B, *x_shape] in data units (images in [0, 1]). y: [B, k] labels in {0, 1}.
     """
-    h = x
-    if self.spec.x_mean:
-      h = (h - self._per_dim(self.spec.x_mean)) / self._per_dim(self.spec.x_std)
+    h = self._standardise(x)
     z_mu, z_logvar = self.encoder_z(h, y if self.spec.encodes_y else None)
     out = {"z_mu": z_mu, "z_logvar": z_logvar}
     if self.spec.has_w:
@@ -277,16 +312,20 @@ class LatentModel(nn.Module):
       x_logvar = x_logvar + 2.0 * jnp.log(x_std)
     return x_mu, x_logvar
 
-  def __call__(self, x: jax.Array, y: jax.Array, noise: dict[str, jax.Array]) -> ModelOutput:
-    """Encodes, samples the latents and decodes: x [B, *x_shape], y [B, k] -> ModelOutput.
-
-    noise: `draw_noise(spec, rng, B)`, the standard normal draws behind z (and w).
-    """
+  def reconstruct_sample(self, x: jax.Array, y: jax.Array,
+                         noise: dict[str, jax.Array]) -> ModelOutput:
+    """Encodes, samples the latents and decodes: x [B, *x_shape], y [B, k] -> ModelOutput
+    (without q(y|x)). noise: `draw_noise(spec, rng, B)`, the standard normal draws behind z (w)."""
     post = self.encode(x, y)
     z = reparametrize(post["z_mu"], post["z_logvar"], noise["z"])
     w = reparametrize(post["w_mu"], post["w_logvar"], noise["w"]) if self.spec.has_w else None
     x_mu, x_logvar = self.decode(z, w, y)
     return ModelOutput(x_mu=x_mu, x_logvar=x_logvar, z=z, w=w, **post)
+
+  def __call__(self, x: jax.Array, y: jax.Array, noise: dict[str, jax.Array]) -> ModelOutput:
+    """`reconstruct_sample`, plus q(y|x)'s logits where the model infers labels."""
+    out = self.reconstruct_sample(x, y, noise)
+    return out.replace(y_logits=self.classify(x)) if self.spec.infer_labels else out
 
 
 class Adversary(nn.Module):

@@ -1,6 +1,8 @@
 """Pure train and eval steps: functions of (state, batch, noise or rng); the trainer binds and jits
 them."""
 
+from typing import Optional
+
 import jax
 import jax.numpy as jnp
 
@@ -8,7 +10,8 @@ from csvae_jax import losses
 from csvae_jax import models
 from csvae_jax import train_state as train_state_lib
 
-Batch = dict[str, jax.Array]  # {"x": [B, D] float32, "y": [B, k] float32 in {0, 1}}
+# {"x": [B, D] float32, "y": [B, k] float32 in {0, 1}[, "y_mask": [B, k] float32, 1 = observed]}
+Batch = dict[str, jax.Array]
 Noise = dict[str, jax.Array]  # `models.draw_noise`: {"z": [B, Dz]} (+ {"w": [B, k*Dw]})
 
 
@@ -20,11 +23,14 @@ def step_noise(spec: models.ModelSpec, loop_rng: jax.Array, step: jax.Array,
 
 
 def prepare_batch(batch: Batch) -> Batch:
-  """uint8 images to float32 in [0, 1] (done on the device: a quarter of the transfer)."""
+  """uint8 images to float32 in [0, 1] (done on the device: a quarter of the transfer), and the
+  missing labels (y_mask 0) set to 0, so that the model never sees a label it should not."""
   x = batch["x"]
   if x.dtype == jnp.uint8:
     x = x.astype(jnp.float32) / 255.0
-  return {"x": x, "y": batch["y"]}
+  if "y_mask" not in batch:
+    return {"x": x, "y": batch["y"]}
+  return {"x": x, "y": batch["y"] * batch["y_mask"], "y_mask": batch["y_mask"]}
 
 
 def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> jax.Array:
@@ -38,7 +44,7 @@ def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> 
 
 
 def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, noise: Noise,
-                   *, spec: models.ModelSpec
+                   *, spec: models.ModelSpec, y_mask: Optional[jax.Array] = None
                    ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
   """The adversary's half of the min-max step: one optax step on N, its cross-entropy of y given z.
 
@@ -48,6 +54,8 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
   Args:
     state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise`.
     spec: the model's spec (static); its kind must have an adversary.
+    y_mask: [B, k], 1 = observed, for a model that infers labels: N counts the observed labels
+      only (q(y|x)'s guesses would teach the adversary its errors).
 
   Returns:
     (state with the adversary updated, {"n", "adv_acc"} on the batch before the update).
@@ -56,33 +64,58 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
   post = model.apply({"params": state.vae.params}, x, y, method=models.LatentModel.encode)
   z = jax.lax.stop_gradient(models.reparametrize(post["z_mu"], post["z_logvar"], noise["z"]))
   adversary = state.adversary
+  mask = y_mask if spec.infer_labels else None
   def n_loss(params):
-    return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y)
+    return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y, mask)
   grads, metrics = jax.grad(n_loss, has_aux=True)(adversary.params)
   return state.replace(adversary=adversary.apply_gradients(grads=grads)), metrics
 
 
 def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, noise: Noise,
-             *, spec: models.ModelSpec, betas: dict[str, float]
+             *, spec: models.ModelSpec, betas: dict[str, float],
+             y_mask: Optional[jax.Array] = None
              ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
-  """The encoder/decoder's half: one optax step on `losses.vae_loss` against the current adversary.
+  """The encoder/decoder's half: one optax step on `losses.vae_loss` against the current adversary
+  (`losses.semi_supervised_loss` for a model that infers labels).
 
   The adversary's params enter the objective as constants and are left untouched.
 
   Args:
     state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise` (the
-      reparametrisation noise). spec: the model's spec (static). betas: loss weights (static).
+      reparametrisation noise). spec: the model's spec (static). betas: loss weights (static;
+      "alpha" weighs q(y|x)'s classification loss). y_mask: [B, k], 1 = observed (models that
+      infer labels; None: all observed).
 
   Returns:
-    (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]}).
+    (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]
+     [, "bound", "label_entropy", "label_ce", "label_acc"]}).
   """
   model = models.LatentModel(spec)
   adversary = state.adversary
 
+  def adversary_logits(z):
+    return adversary.apply_fn({"params": adversary.params}, z) if adversary else None
+
   def objective(params):
     out = model.apply({"params": params}, x, y, noise)
-    logits = adversary.apply_fn({"params": adversary.params}, out.z) if adversary else None
-    loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
+    logits = adversary_logits(out.z)
+    if not spec.infer_labels:
+      loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
+      return loss, (terms, out)
+    # Every example once per label combination (its copies side by side, with the same noise),
+    # for the bound's expectation over q(y|x) of the missing labels.
+    combos = jnp.asarray(losses.label_combinations(spec.num_labels, spec.exclusive_labels))
+    batch, count = x.shape[0], combos.shape[0]
+    tile = lambda a: jnp.repeat(a, count, axis=0)
+    y_combos = jnp.tile(combos, (batch, 1))
+    out_combos = model.apply({"params": params}, tile(x), y_combos, jax.tree.map(tile, noise),
+                             method=models.LatentModel.reconstruct_sample)
+    combo_terms = losses.example_terms(spec, out_combos, tile(x), y_combos,
+                                       adversary_logits(out_combos.z))
+    loss, terms = losses.semi_supervised_loss(
+        spec, betas, betas["alpha"], losses.example_terms(spec, out, x, y, logits),
+        {k: v.reshape(batch, count) for k, v in combo_terms.items()}, combos, out.y_logits, y,
+        jnp.ones_like(y) if y_mask is None else y_mask)
     return loss, (terms, out)
 
   (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)
@@ -108,18 +141,18 @@ def train_step(state: train_state_lib.TrainState, batch: Batch, noise: Noise, *,
 
   Args:
     state: both players' params and optimizer states.
-    batch: {"x": [B, D], "y": [B, k]}.
+    batch: {"x": [B, D], "y": [B, k][, "y_mask": [B, k]]}, prepared (`prepare_batch`).
     noise: the step's reparametrisation noise, `step_noise(spec, loop_rng, state.step, B)`.
     spec: the model's spec (static). betas: loss weights (static).
 
   Returns:
     (new state, {metric name: scalar}).
   """
-  x, y = batch["x"], batch["y"]
+  x, y, y_mask = batch["x"], batch["y"], batch.get("y_mask")
   metrics = {}
   if state.adversary is not None:
-    state, metrics = adversary_step(state, x, y, noise, spec=spec)
-  state, vae_metrics = vae_step(state, x, y, noise, spec=spec, betas=betas)
+    state, metrics = adversary_step(state, x, y, noise, spec=spec, y_mask=y_mask)
+  state, vae_metrics = vae_step(state, x, y, noise, spec=spec, betas=betas, y_mask=y_mask)
   return state, {**metrics, **vae_metrics}
 
 
@@ -130,8 +163,9 @@ def _recon_mse(spec: models.ModelSpec, x_mu: jax.Array, x: jax.Array) -> jax.Arr
 
 def eval_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *,
               spec: models.ModelSpec, betas: dict[str, float]) -> dict[str, jax.Array]:
-  """The loss terms on a batch with a fixed key, plus the adversary's accuracy on the z means
-  and the MSE of the mean reconstruction (decoding the posterior means)."""
+  """The loss terms on a batch with a fixed key, plus the adversary's accuracy on the z means,
+  the MSE of the mean reconstruction (decoding the posterior means) and, for a model that infers
+  labels, q(y|x)'s accuracy on the batch's labels."""
   batch = prepare_batch(batch)
   x, y = batch["x"], batch["y"]
   model = models.LatentModel(spec)
@@ -146,6 +180,9 @@ def eval_step(state: train_state_lib.TrainState, batch: Batch, rng: jax.Array, *
   loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
   x_mu, _ = model.apply(variables, out.z_mu, out.w_mu, y, method=models.LatentModel.decode)
   metrics.update(terms, loss=loss, recon_mse=_recon_mse(spec, x_mu, x))
+  if spec.infer_labels:
+    metrics["label_acc"] = (jnp.mean(jnp.argmax(out.y_logits, -1) == jnp.argmax(y, -1))
+                            if spec.exclusive_labels else jnp.mean((out.y_logits > 0) == (y > 0.5)))
   if spec.has_w:
     metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y)
   return metrics

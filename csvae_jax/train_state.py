@@ -28,8 +28,9 @@ class TrainState:
 
 
 def model_spec(config: ml_collections.ConfigDict, *, x_shape: tuple[int, ...], num_labels: int,
-               x_mean=(), x_std=(), label_names=()) -> models.ModelSpec:
-  """Typed model fields from `config.model` and the data's shape and statistics."""
+               x_mean=(), x_std=(), label_names=(), exclusive_labels: bool = False
+               ) -> models.ModelSpec:
+  """Typed model fields from `config.model` and the data's shape, statistics and label kind."""
   m = config.model
   return models.ModelSpec(
       kind=m.kind, x_shape=x_shape, num_labels=num_labels, z_dim=m.z_dim, w_dim=m.w_dim,
@@ -38,7 +39,8 @@ def model_spec(config: ml_collections.ConfigDict, *, x_shape: tuple[int, ...], n
       w_present_scale=m.w_present_scale, w_absent_mean=m.w_absent_mean,
       w_absent_scale=m.w_absent_scale, w_prior_centred=m.w_prior_centred,
       x_mean=tuple(x_mean), x_std=tuple(x_std),
-      label_names=tuple(label_names), compute_dtype=m.compute_dtype)
+      label_names=tuple(label_names), compute_dtype=m.compute_dtype,
+      infer_labels=m.infer_labels, exclusive_labels=exclusive_labels)
 
 
 def make_optimizer(optim: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformation:

@@ -29,6 +29,13 @@ def _decode(spec, params, z, w, y):
 
 
 @functools.partial(jax.jit, static_argnames="spec")
+def _classify(spec, params, x):
+  logits = models.LatentModel(spec).apply({"params": params}, x,
+                                          method=models.LatentModel.classify)
+  return jax.nn.softmax(logits) if spec.exclusive_labels else jax.nn.sigmoid(logits)
+
+
+@functools.partial(jax.jit, static_argnames="spec")
 def _adversary(spec, params, z):
   net = models.Adversary(spec.adversary_hidden, spec.num_labels, jnp.dtype(spec.compute_dtype))
   return jax.nn.sigmoid(net.apply({"params": params}, z))
@@ -109,6 +116,22 @@ class TrainedModel:
     latents = self.encode(x, y)
     return self.decode(latents["z_mu"], latents.get("w_mu"), y)
 
+  def label_probabilities(self, x: np.ndarray) -> np.ndarray:
+    """q(y | x) of a model that infers labels: x [B, *x_shape] (or one example) -> [B, k]
+    (each label's probability, or the classes' for exclusive labels)."""
+    if not self.spec.infer_labels:
+      raise ValueError(f"This {self.spec.display_name} has no q(y|x): give the labels, or train "
+                       "with config.model.infer_labels=True.")
+    return _batched(functools.partial(_classify, self.spec, self.params), self._data(x))
+
+  def infer_labels(self, x: np.ndarray) -> np.ndarray:
+    """The labels q(y|x) gives x: float32 [B, k] in {0, 1} (the likeliest class, one-hot, for
+    exclusive labels)."""
+    probs = self.label_probabilities(x)
+    if self.spec.exclusive_labels:
+      return np.eye(self.spec.num_labels, dtype=np.float32)[probs.argmax(1)]
+    return (probs > 0.5).astype(np.float32)
+
   def predict_labels_from_z(self, z: np.ndarray) -> np.ndarray:
     """The adversary's probabilities q(y_i = 1 | z): z [B, Dz] -> [B, k]."""
     if self.adversary_params is None:
@@ -117,20 +140,48 @@ class TrainedModel:
                     jnp.asarray(np.asarray(z, np.float32)))
 
 
+def _open(workdir: str, step: Optional[int]) -> tuple[Any, int]:
+  """(read-only checkpoint manager of `workdir`, the step to load: `step` or the latest)."""
+  directory = paths.resolve(workdir) / "checkpoints"
+  manager = checkpoint.make_manager(workdir, read_only=True) if directory.exists() else None
+  found = None if manager is None else (manager.latest_step() if step is None else step)
+  if found is None or found not in manager.all_steps():
+    raise FileNotFoundError(
+        f"No checkpoint{'' if step is None else f' at step {step}'} in {directory}; "
+        "train first: python train.py --config CONFIG --workdir " + workdir)
+  return manager, found
+
+
+def _saved_config(manager, step: int, workdir: str) -> tuple[ml_collections.ConfigDict,
+                                                             models.ModelSpec]:
+  """(the config saved with `step`, its data found inside `workdir` where they were inside the
+  workdir it was trained in (`checkpoint.relocate`), the model spec)."""
+  config_dict, spec = checkpoint.restore_metadata(manager, step)
+  config = checkpoint.relocate(ml_collections.ConfigDict(config_dict),
+                               checkpoint.restore_locations(manager, step), workdir)
+  return config, spec
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config of the latest checkpoint in `workdir`, as `load` gives it with the model.
+
+  Raises:
+    FileNotFoundError: if `workdir` holds no checkpoint.
+  """
+  manager, step = _open(workdir, None)
+  config, _ = _saved_config(manager, step, workdir)
+  manager.close()
+  return config
+
+
 def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
   """The model saved in `workdir` (its latest checkpoint, or `step`); no config file needed.
 
   Raises:
     FileNotFoundError: if `workdir` holds no checkpoint.
   """
-  manager = checkpoint.make_manager(workdir, read_only=True)
-  step = manager.latest_step() if step is None else step
-  if step is None or step not in manager.all_steps():
-    raise FileNotFoundError(
-        f"No checkpoint{'' if step is None else f' at step {step}'} in {manager.directory}; "
-        "train first: python train.py --config CONFIG --workdir " + workdir)
-  config_dict, spec = checkpoint.restore_metadata(manager, step)
-  config = ml_collections.ConfigDict(config_dict)
+  manager, step = _open(workdir, step)
+  config, spec = _saved_config(manager, step, workdir)
   abstract = jax.eval_shape(functools.partial(train_state_lib.create_train_state,
                                               config=config, spec=spec), jax.random.key(0))
   # Onto this process's first device, whatever mesh the checkpoint was written from.

@@ -37,7 +37,8 @@ def _validate(config: ml_collections.ConfigDict) -> None:
 
 
 def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
-  return {name: float(config.loss[name]) for name in ("beta_x", "beta_z", "beta_w", "beta_h")}
+  return {name: float(config.loss[name])
+          for name in ("beta_x", "beta_z", "beta_w", "beta_h", "alpha")}
 
 
 def make_train_chunk(spec, betas):
@@ -153,10 +154,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   spec = train_state_lib.model_spec(
       config, x_shape=train["x"].shape[1:], num_labels=train["y"].shape[1],
       x_mean=[float(v) for v in x_mean], x_std=[float(v) for v in x_std],
-      label_names=dataset.label_names)
-  logging.info("Data %s: %s, labels %s", config.data.name,
-               {name: len(split["x"]) for name, split in dataset.splits.items()},
+      label_names=dataset.label_names, exclusive_labels=dataset.traits.exclusive)
+  labelled = {name: int(np.all(split["y_mask"] > 0.5, axis=1).sum()) if "y_mask" in split
+              else len(split["x"]) for name, split in dataset.splits.items()}
+  logging.info("Data %s: %s examples, with every label observed %s; labels %s", config.data.name,
+               {name: len(split["x"]) for name, split in dataset.splits.items()}, labelled,
                dataset.label_names)
+  if labelled["train"] < len(train["x"]) and spec.takes_y and not spec.infer_labels:
+    raise ValueError(
+        f"{len(train['x']) - labelled['train']} training examples miss labels, and a "
+        f"{spec.display_name} needs them: set config.model.infer_labels=True (q(y|x) fills them "
+        "in) or config.data.unlabelled='drop' (train on the labelled examples only).")
 
   # The data seed of the batch order derives from config.seed too, through `data_seed`.
   init_rng, loop_rng, eval_rng = jax.random.split(jax.random.key(config.seed), 3)
