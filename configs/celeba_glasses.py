@@ -7,12 +7,8 @@ The first run prepares the subset once into config.data.data_dir (README.md#gett
 Not yet timed on a GPU; on 2 CPU cores a step takes about 0.5 s (bench/scaling.py: 121 images/s).
 """
 
-from configs import image_base
+from configs import celeba_base
 
 
 def get_config(target: str = "cpu"):
-  config = image_base.get_config(target)
-  config.data.name = "celeba"
-  config.data.subset = "glasses"
-  config.train.num_steps = 100_000
-  return config
+  return celeba_base.get_config("glasses", target)
