@@ -24,12 +24,12 @@ import ml_collections
 import numpy as np
 import optax
 
+from csvae_jax import data as data_lib
 from csvae_jax import models
 from csvae_jax import paths
 
 PARAMS_FILE = "params.msgpack"
 INFO_FILE = "classifier.json"
-_PATH_FIELDS = ("data_dir", "manual_dir")  # where the data live, not what they are
 
 
 class Classifier(nn.Module):
@@ -162,7 +162,7 @@ def train(config: ml_collections.ConfigDict, splits: dict[str, dict[str, np.ndar
 
 def _identity(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """What decides the classifier: the data (not where they are stored) and its own settings."""
-  data = {k: v for k, v in config.data.to_dict().items() if k not in _PATH_FIELDS}
+  data = {k: v for k, v in config.data.to_dict().items() if k not in data_lib.LOCATION_FIELDS}
   settings = {k: v for k, v in config.eval.to_dict().items() if k.startswith("classifier")}
   return json.loads(json.dumps({"data": data, "classifier": settings}))
 

@@ -15,6 +15,7 @@ import csvae_jax
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
 from csvae_jax import trainer
+from file_snapshot import snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,6 +66,8 @@ def test_resumed_run_equals_unbroken_run(config, tmp_path):
   config.train.num_steps = 200
   trainer.train_and_evaluate(config, str(tmp_path / "resumed"))
   config.train.num_steps = 400
+  # The data moved meanwhile (another machine, a new bucket): where they are is not what they are.
+  config.data.data_dir, config.data.manual_dir = str(tmp_path / "moved"), str(tmp_path / "files")
   resumed = trainer.train_and_evaluate(config, str(tmp_path / "resumed"))
   for a, b in zip(_leaves(unbroken), _leaves(resumed), strict=True):
     np.testing.assert_array_equal(a, b)
@@ -138,10 +141,19 @@ def test_cli_rejects_a_misspelt_config_field(tmp_path):
 
 def test_procedural_images_train_and_evaluate(tmp_path):
   config = tiny_images.get_config()
-  config.data.data_dir = str(tmp_path / "data")
-  state = trainer.train_and_evaluate(config, str(tmp_path / "run"))
+  config.data.data_dir = str(tmp_path / "trained" / "data")  # the rendered images, in the workdir
+  state = trainer.train_and_evaluate(config, str(tmp_path / "trained"))
   assert int(state.step) == 20
-  results = evaluate.evaluate(config, str(tmp_path / "run"))
+  def rendered(workdir):  # {file: (mtime, hash)} of the cache, by its path inside the workdir
+    root = str(tmp_path / workdir / "data")
+    return {os.path.relpath(path, root): v for path, v in snapshot(root).items()}
+  before = rendered("trained")
+  assert before  # rendered once, cached for the next run
+  # Moved elsewhere with its data, the run evaluates with its own config and finds them inside.
+  os.rename(tmp_path / "trained", tmp_path / "run")
+  results = evaluate.evaluate(None, str(tmp_path / "run"))
+  assert rendered("run") == before
+  assert not (tmp_path / "trained").exists()  # not rendered again where they were
   # Plumbing only: twenty steps do not reconstruct better than the mean image;
   # test_edits_trained.py asserts the reconstructions of a trained model.
   assert np.isfinite(results["recon_mse"]) and "w_label_probe_accuracy" in results
@@ -152,4 +164,3 @@ def test_procedural_images_train_and_evaluate(tmp_path):
   for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json"):
     assert (tmp_path / "run" / "eval" / name).exists(), name
   assert (tmp_path / "run" / "classifier" / "classifier.json").exists()
-  assert os.listdir(tmp_path / "data")  # rendered once, cached for the next run

@@ -21,6 +21,11 @@ from csvae_jax.data import celeba_crop
 from csvae_jax.data import procedural
 
 
+# Fields of the `data` config group that say where the data are stored, not what they are: a
+# checkpoint or classifier stays valid when they change.
+LOCATION_FIELDS = ("data_dir", "manual_dir")
+
+
 @dataclasses.dataclass(frozen=True)
 class Traits:
   """Facts of a dataset known from its config alone (kept with every checkpoint in its config)."""
