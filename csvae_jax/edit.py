@@ -1,5 +1,6 @@
 """Edits an attribute of your own image with a trained model and writes a PNG grid.
 
+  csvae-edit --workdir runs/celeba_glasses --image photo.jpg --attribute Eyeglasses --out edits.png
   python -m csvae_jax.edit --workdir runs/celeba_glasses --image photo.jpg --attribute Eyeglasses \\
       [--off] [--grid 5] [--labels Eyeglasses=0] --out edits.png
 
@@ -46,17 +47,37 @@ def read_image(path: str, model: trained_model.TrainedModel) -> np.ndarray:
   return manipulate.prepare_photo(image, model, name=path)
 
 
+def parse_labels(items: list[str]) -> dict[str, float]:
+  """`--labels` items "name=0|1" as {name: 0.0 or 1.0}.
+
+  Raises:
+    ValueError: for an item of another form, naming it and the form expected.
+  """
+  labels = {}
+  for item in items:
+    name, equals, value = item.partition("=")
+    if not (name and equals and value in ("0", "1")):
+      raise ValueError(f"--labels {item}: give each label as name=0 or name=1, e.g. "
+                       f"--labels {name or 'Eyeglasses'}=0.")
+    labels[name] = float(value)
+  return labels
+
+
 def main(argv):
-  del argv
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   console.setup()
+  labels = parse_labels(FLAGS.labels)  # before the model loads: a typo fails at once
   model = trained_model.load(FLAGS.workdir)
+  if not model.spec.is_image:
+    raise ValueError(f"{FLAGS.workdir} holds a model of vectors {list(model.spec.x_shape)}, not of "
+                     "images: give the workdir of a model trained on images.")
   x = read_image(FLAGS.image, model)
   j = manipulate.attribute_index(model, FLAGS.attribute)
   y = np.zeros(model.spec.num_labels, np.float32)
   y[j] = float(FLAGS.off)
-  for item in FLAGS.labels:
-    name, _, value = item.partition("=")
-    y[manipulate.attribute_index(model, name)] = float(value)
+  for name, value in labels.items():
+    y[manipulate.attribute_index(model, name)] = value
   on = not FLAGS.off
   if model.spec.has_w and FLAGS.grid > 1 and on:
     points = manipulate.w_grid(model, FLAGS.grid)
@@ -81,5 +102,10 @@ def main(argv):
                model.spec.label_names[j], "off" if FLAGS.off else "on", FLAGS.out)
 
 
+def run() -> None:
+  """The console script's entry point."""
+  console.run(main)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

@@ -1,10 +1,42 @@
-"""Data parallelism: a 1-D ("data",) device mesh, the batch sharded on axis 0, the state replicated."""
+"""Data parallelism: a 1-D ("data",) device mesh, the batch sharded on axis 0, the state replicated;
+the processes of a multi-host run joined from the command line."""
 
+from absl import flags
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+import orbax.checkpoint as ocp
 
 DATA_AXIS = "data"
+
+
+def define_distributed_flags(module_name: str) -> None:
+  """The command-line flags of a program that runs on every host of a multi-host slice, shown by
+  the `--help` of `module_name` (the program's)."""
+  flags.DEFINE_bool("distributed", False, "Multi-host: call jax.distributed.initialize, which "
+                    "finds its peers by itself on Cloud TPU and SLURM; elsewhere give the three "
+                    "flags below.", module_name=module_name)
+  flags.DEFINE_string("coordinator_address", None,
+                      "host:port of process 0 (implies --distributed).", module_name=module_name)
+  flags.DEFINE_integer("num_processes", None, "Number of processes (hosts).",
+                       module_name=module_name)
+  flags.DEFINE_integer("process_id", None, "This process's index in [0, num_processes).",
+                       module_name=module_name)
+
+
+def initialize_from_flags() -> None:
+  """Joins the other processes if the flags of `define_distributed_flags` ask for it."""
+  values = flags.FLAGS
+  if values.distributed or values.coordinator_address:
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # Used only on CPU hosts.
+    jax.distributed.initialize(coordinator_address=values.coordinator_address,
+                               num_processes=values.num_processes, process_id=values.process_id)
+
+
+def wait_for_all_processes(name: str, timeout_s: int) -> None:
+  """A barrier of every process through JAX's coordination service rather than the devices, so
+  that processes may wait up to `timeout_s` for one that works alone; `name` is unique."""
+  ocp.multihost.get_barrier_sync_fn()(key=name, timeout_ms=timeout_s * 1000)
 
 
 def make_mesh() -> Mesh:

@@ -1,6 +1,9 @@
-"""Data parallelism: 1 vs 8 (fake CPU) devices and 1 vs 2 processes train to the same parameters."""
+"""Data parallelism: 1 vs 8 (fake CPU) devices and 1 vs 2 processes train to the same parameters;
+2 processes evaluate as 1 does."""
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +13,7 @@ import numpy as np
 
 import celeba_fixtures
 import csvae_jax
+from csvae_jax import evaluate
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,13 +21,14 @@ STEPS = ["--config.train.num_steps=200", "--config.train.ckpt_every=200",
          "--config.train.eval_every=200"]
 
 
-def _train(workdir, devices=1, extra=(), env_extra=None, config="configs/tiny.py", steps=STEPS):
+def _train(workdir, devices=1, extra=(), env_extra=None, config="configs/tiny.py", steps=STEPS,
+           program="train.py"):
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
              **(env_extra or {}))
+  config_flags = ["--config", config, *steps] if program == "train.py" else []
   return subprocess.Popen(
-      [sys.executable, "train.py", "--config", config, "--workdir", str(workdir),
-       *steps, *extra], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-      text=True)
+      [sys.executable, program, "--workdir", str(workdir), *config_flags, *extra], cwd=REPO,
+      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def _finish(process, timeout=240):
@@ -84,3 +89,29 @@ def test_two_processes_prepare_a_shared_celeba_data_dir_once(tmp_path):
   assert "Devices: 2" in outputs[0] and "processes: 2" in outputs[0]
   assert ["Preparing CelebA" in output for output in outputs] == [True, False]
   _assert_same_params(tmp_path / "one", tmp_path / "two", rtol=1e-3, atol=1e-4, step=4)
+
+
+def test_two_processes_evaluate_a_two_process_run_as_one_process_does(tmp_path):
+  """eval.py --distributed on every process of a slice: process 0 evaluates and writes, the other
+  waits for it; the metrics equal one process's eval of a copy of the workdir. Both evals take an
+  override of the checkpoint's config, as after the data moved."""
+  steps = ["--config.train.num_steps=100", "--config.train.log_every=100",
+           "--config.train.eval_every=100", "--config.train.ckpt_every=100"]
+  flags = _distributed_flags()
+  workers = [_train(tmp_path / "run", steps=steps, extra=[*flags, f"--process_id={i}"])
+             for i in range(2)]
+  for worker in workers:
+    _finish(worker)
+  shutil.copytree(tmp_path / "run", tmp_path / "copy")
+  moved = [f"--config.data.data_dir={tmp_path / 'moved'}"]
+  flags = _distributed_flags()
+  evaluators = [_train(tmp_path / "run", program="eval.py",
+                       extra=[*flags, f"--process_id={i}", *moved]) for i in range(2)]
+  outputs = [_finish(evaluator) for evaluator in evaluators]
+  assert "Eval of" in outputs[0] and "Eval of" not in outputs[1]
+  config = csvae_jax.load(str(tmp_path / "copy")).config
+  config.data.data_dir = str(tmp_path / "moved")
+  single = evaluate.evaluate(config, str(tmp_path / "copy"))
+  with open(tmp_path / "run" / "eval" / "metrics.json") as f:
+    assert json.load(f) == single
+  assert single["step"] == 100

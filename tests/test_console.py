@@ -1,0 +1,180 @@
+"""The command-line programs: bad input ends them with one line on stderr and exit code 2, the
+traceback only with --verbosity=1; bugs keep their traceback; config files load from anywhere;
+editing imports no TensorFlow."""
+
+import os
+import re
+import subprocess
+import sys
+
+from absl import flags
+import numpy as np
+import pytest
+
+import celeba_fixtures
+from configs import tiny
+from configs import tiny_images
+from csvae_jax import checkpoint
+from csvae_jax import console
+from csvae_jax import data as data_lib
+from csvae_jax import manipulate
+from csvae_jax import models
+from csvae_jax import trained_model
+from csvae_jax import trainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _model(x_shape=(32, 32, 3)) -> trained_model.TrainedModel:
+  """A model as `load` gives it, without parameters: enough for the checks of its inputs."""
+  spec = models.ModelSpec(kind="csvae", x_shape=x_shape, num_labels=3,
+                          label_names=("Eyeglasses", "Facial_Hair", "Smiling"))
+  return trained_model.TrainedModel(spec=spec, params=None, adversary_params=None,
+                                    config=tiny_images.get_config(), step=20, workdir="w")
+
+
+def _celeba(tmp_path, manual_dir):
+  config = tiny.get_config().data
+  config.name, config.manual_dir, config.data_dir = "celeba", manual_dir, str(tmp_path / "tfds")
+  return data_lib.load_dataset(config)
+
+
+def _malformed_celeba(tmp_path):
+  folder = celeba_fixtures.write_celeba(str(tmp_path / "celeba"), 20)
+  path = os.path.join(folder, "list_attr_celeba.txt")
+  with open(path, newline="") as f:
+    lines = f.read().split("\r\n")
+  lines[3] = lines[3][:-2] + " 0"  # an attribute value of 0, not 1 or -1
+  with open(path, "w", newline="") as f:
+    f.write("\r\n".join(lines))
+  return _celeba(tmp_path, folder)
+
+
+def _unwritable_workdir(tmp_path):
+  if os.geteuid() == 0:  # root writes through file modes; sysfs refuses even root.
+    workdir = "/sys"
+  else:
+    workdir = tmp_path / "read_only"
+    workdir.mkdir(mode=0o555)
+  trainer.train_and_evaluate(tiny.get_config(), str(workdir))
+
+
+def _incompatible_checkpoint(tmp_path):
+  del tmp_path
+  saved = tiny.get_config().to_dict()
+  saved["model"]["z_dim"] = 3
+  checkpoint.check_compatible(saved, tiny.get_config(), 400, "w")
+
+
+# Each error class of bad input: (the call that meets it, what its line must say).
+USER_ERRORS = {
+    "missing data": (lambda tmp_path: _celeba(tmp_path, str(tmp_path / "nowhere")),
+                     r"CelebA folder .*nowhere does not exist"),
+    "data not configured": (lambda tmp_path: _celeba(tmp_path, ""),
+                            r"config.data.manual_dir is empty: pass --config.data.manual_dir="),
+    "malformed data": (_malformed_celeba, r"list_attr_celeba.txt line 4: value '0' is not 1 or -1"),
+    "unknown attribute": (lambda tmp_path: manipulate.attribute_index(_model(), "Glasses"),
+                          r"Unknown attribute 'Glasses'; this model knows Eyeglasses, Facial_Hair"),
+    "incompatible checkpoint": (_incompatible_checkpoint,
+                                r"different config: model.z_dim: checkpoint 3, config 2; Use the "
+                                r"config it was trained with"),
+    "unwritable workdir": (_unwritable_workdir, r"--workdir .* is not writable"),
+    "missing checkpoint": (lambda tmp_path: trained_model.load(str(tmp_path)),
+                           r"No checkpoint in .*; train first"),
+    "unknown config field": (
+        lambda tmp_path: console.override_config(tiny.get_config(), ["--eval.probe_max_trian=5"]),
+        r"--config.eval.probe_max_trian: the checkpoint's config has no field .*valid: "
+        r"eval.classifier_batch_size"),
+    "config value of another type": (
+        lambda tmp_path: console.override_config(tiny.get_config(), ["--eval.probe_max_train=x"]),
+        r"--config.eval.probe_max_train=x: not a value of the field's type \(int, now 2000\)"),
+}
+
+
+def test_overrides_set_the_checkpoints_config_fields_by_their_types():
+  config = console.override_config(tiny.get_config(), [
+      "--data.data_dir=/new/place", "--eval.probe_max_train=500", "--model.hidden=(8, 8)",
+      "--loss.beta_h=1"])
+  assert config.data.data_dir == "/new/place" and config.eval.probe_max_train == 500
+  assert config.model.hidden == (8, 8) and config.loss.beta_h == 1.0
+  def others(c):
+    return {k: v for k, v in c.to_dict().items() if k not in ("data", "eval", "model", "loss")}
+  assert others(config) == others(tiny.get_config())
+
+
+@pytest.mark.parametrize("name", USER_ERRORS)
+def test_bad_input_exits_2_with_one_line_naming_it(name, tmp_path, capsys):
+  call, message = USER_ERRORS[name]
+  main = console.exit_on_user_error(lambda argv: call(tmp_path))
+  with pytest.raises(SystemExit) as exit_info:
+    main(["program"])
+  assert exit_info.value.code == 2
+  error_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Error")]
+  assert len(error_lines) == 1
+  assert error_lines[0].endswith("(--verbosity=1 shows the traceback)")
+  assert re.search(message, error_lines[0]), error_lines[0]
+
+
+def test_verbosity_1_keeps_the_traceback(monkeypatch):
+  monkeypatch.setattr(flags.FLAGS["verbosity"], "value", 1)
+  main = console.exit_on_user_error(
+      lambda argv: manipulate.attribute_index(_model(), "Glasses"))
+  with pytest.raises(ValueError, match="Unknown attribute 'Glasses'"):
+    main(["program"])
+
+
+@pytest.mark.parametrize("bug", [
+    # A ValueError of a line of the package that is no `raise`: a vector model given a photo.
+    lambda: manipulate.prepare_photo(np.zeros((8, 8, 3), np.uint8), _model(x_shape=(3,))),
+    # One raised inside another library.
+    lambda: np.zeros(3).reshape(2),
+    lambda: {}["key"],
+])
+def test_bugs_keep_their_traceback(bug):
+  main = console.exit_on_user_error(lambda argv: bug())
+  with pytest.raises((ValueError, KeyError)):
+    main(["program"])
+
+
+def _run(args, cwd, env=None):
+  return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                        timeout=120, check=False, env=env)
+
+
+def test_a_program_exits_2_with_one_stderr_line(tmp_path):
+  result = _run(["-m", "csvae_jax.edit", "--workdir", str(tmp_path), "--image", "face.png",
+                 "--attribute", "Eyeglasses", "--labels", "Eyeglasses=yes"], cwd=REPO)
+  assert result.returncode == 2
+  assert result.stderr.splitlines() == [
+      "Error: --labels Eyeglasses=yes: give each label as name=0 or name=1, e.g. --labels "
+      "Eyeglasses=0. (--verbosity=1 shows the traceback)"]
+
+
+def test_a_config_file_imports_its_siblings_from_any_folder(tmp_path):
+  """As csvae-train runs it: from another folder, with the package importable but not the
+  checkout, `--config /path/to/configs/tiny.py` (which does `from configs import base`) loads."""
+  site = tmp_path / "site"
+  site.mkdir()
+  os.symlink(os.path.join(REPO, "csvae_jax"), site / "csvae_jax")
+  script = ("import sys\n"
+            "from absl import flags\n"
+            "from ml_collections import config_flags\n"
+            "from csvae_jax import console\n"
+            "config_flags.DEFINE_config_file('config')\n"
+            "def main(argv):\n"
+            "  print(flags.FLAGS.config.train.num_steps)\n"
+            f"sys.argv = ['csvae-train', '--config', {os.path.join(REPO, 'configs', 'tiny.py')!r},"
+            " '--config.train.num_steps=7']\n"
+            "console.run(main)\n")
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  result = _run(["-c", script], cwd=tmp_path, env=dict(env, PYTHONPATH=str(site)))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout == "7\n"
+
+
+def test_editing_imports_no_tensorflow():
+  script = ("import sys, csvae_jax, csvae_jax.edit; print(sorted({'tensorflow', "
+            "'tensorflow_datasets', 'clu', 'sklearn', 'matplotlib'} & set(sys.modules)))")
+  result = _run(["-c", script], cwd=REPO)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip() == "[]"
