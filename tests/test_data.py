@@ -48,3 +48,5 @@ def test_celeba_through_the_registry(config, tmp_path):
   assert dataset.label_names == ("Eyeglasses",) and not dataset.standardise
   assert set(dataset.splits) == {"train", "validation", "test"}
   assert dataset.splits["train"]["x"].shape[1:] == (64, 64, 3)
+  for split in dataset.splits.values():
+    np.testing.assert_array_equal(split["y_mask"], np.ones_like(split["y"]))

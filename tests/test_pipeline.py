@@ -7,8 +7,11 @@ from csvae_jax.data import pipeline
 
 
 def _split(n=50):
+  """Example i has x = (2i, 2i + 1), y = i and its label observed where i % 3 == 0."""
   x = np.arange(n * 2, dtype=np.uint8).reshape(n, 2)
-  return {"x": x, "y": np.arange(n, dtype=np.float32)[:, None], "identity": np.zeros(n, np.int32)}
+  y = np.arange(n, dtype=np.float32)[:, None]
+  return {"x": x, "y": y, "y_mask": (y % 3 == 0).astype(np.float32),
+          "identity": np.zeros(n, np.int32)}
 
 
 def _chunks(split, **kwargs):
@@ -22,7 +25,14 @@ def test_chunks_have_the_promised_shapes_and_dtypes():
   assert [len(c["y"]) for c in chunks] == [6, 6, 6, 2]
   assert chunks[0]["x"].shape == (6, 8, 2) and chunks[0]["x"].dtype == np.uint8
   assert chunks[0]["y"].shape == (6, 8, 1) and chunks[0]["y"].dtype == np.float32
-  assert set(chunks[0]) == {"x", "y"}
+  assert chunks[0]["y_mask"].shape == (6, 8, 1) and chunks[0]["y_mask"].dtype == np.float32
+  assert set(chunks[0]) == {"x", "y", "y_mask"}
+
+
+def test_masks_travel_with_their_examples():
+  for chunk in _chunks(_split(), process_index=1, process_count=2):
+    np.testing.assert_array_equal(chunk["x"][..., 0], 2 * chunk["y"][..., 0])
+    np.testing.assert_array_equal(chunk["y_mask"], chunk["y"] % 3 == 0)
 
 
 def test_batches_depend_only_on_seed_and_step():

@@ -9,6 +9,8 @@ import scipy.io
 
 import file_snapshot
 import tfd_fixtures
+from configs import tiny
+from csvae_jax import data as data_lib
 from csvae_jax.data import tfd
 
 NUM_IMAGES = 300
@@ -69,10 +71,59 @@ def test_load_gives_splits_of_the_documented_shapes_dtypes_and_ranges(prepared):
     assert split["x"].shape == (n, 48, 48, 1) and split["x"].dtype == np.uint8
     assert split["y"].shape == (n, 7) and split["y"].dtype == np.float32
     assert split["identity"].shape == (n,) and split["identity"].dtype == np.int32
+    assert split["y_mask"].dtype == np.float32
+    np.testing.assert_array_equal(split["y_mask"], np.ones((n, 7)))  # Pseudo-labels are observed.
     assert set(np.unique(split["y"])) == {0.0, 1.0}
     np.testing.assert_array_equal(split["y"].sum(axis=1), 1.0)
     assert split["x"].std() > 10 and split["x"].max() > 200  # Real image content.
     assert split["identity"].min() >= -1
+
+
+@pytest.fixture(scope="module")
+def prepared_all(prepared):
+  """The same file prepared without pseudo-labels ("48x48_all"), and each split's file rows."""
+  splits, _ = tfd.load(prepared["root"], prepared["data_dir"], pseudo_label=False)
+  row_of_image = {image.tobytes(): row for row, image in enumerate(prepared["truth"]["images"])}
+  rows = {split: np.array([row_of_image[image[..., 0].tobytes()] for image in splits[split]["x"]])
+          for split in tfd.SPLITS}
+  return {"splits": splits, "rows": rows}
+
+
+def test_without_pseudo_labels_every_image_comes_the_unlabelled_as_missing(prepared, prepared_all):
+  truth = prepared["truth"]
+  rows = np.concatenate([prepared_all["rows"][split] for split in tfd.SPLITS])
+  np.testing.assert_array_equal(np.sort(rows), np.arange(NUM_IMAGES))  # Each image once.
+  for split in tfd.SPLITS:
+    data, labs_ex = prepared_all["splits"][split], truth["labs_ex"][prepared_all["rows"][split], 0]
+    labelled = labs_ex != -1
+    assert 0 < labelled.sum() < len(labelled)
+    np.testing.assert_array_equal(data["y_mask"], np.repeat(labelled[:, None], 7, 1))
+    np.testing.assert_array_equal(data["y"][labelled], np.eye(7)[labs_ex[labelled] - 1])
+    np.testing.assert_array_equal(data["y"][~labelled], 0.0)
+    np.testing.assert_array_equal(data["identity"][~labelled], -1)
+    assert data["y_mask"].dtype == data["y"].dtype == np.float32
+
+
+def test_without_pseudo_labels_splits_are_80_10_10_with_equal_labelled_shares(prepared_all):
+  labelled = prepared_all["splits"]["train"]["y_mask"][:, 0].sum() + sum(
+      prepared_all["splits"][split]["y_mask"][:, 0].sum() for split in ("validation", "test"))
+  for split, share in SHARES.items():
+    mask = prepared_all["splits"][split]["y_mask"][:, 0]
+    assert abs(len(mask) - share * NUM_IMAGES) <= 1
+    assert abs(mask.sum() - share * labelled) <= 2
+
+
+@pytest.mark.parametrize("unlabelled", ["missing", "drop"])
+def test_unlabelled_modes_through_the_registry(prepared, prepared_all, unlabelled):
+  config = tiny.get_config().data
+  config.name, config.unlabelled = "tfd", unlabelled
+  config.manual_dir, config.data_dir = prepared["root"], prepared["data_dir"]
+  splits = data_lib.load_dataset(config).splits
+  for split in tfd.SPLITS:
+    every = prepared_all["splits"][split]
+    kept = every["y_mask"][:, 0] == 1 if unlabelled == "drop" else np.ones(len(every["y"]), bool)
+    for key in ("x", "y", "y_mask", "identity"):
+      np.testing.assert_array_equal(splits[split][key], every[key][kept])
 
 
 def test_examples_are_the_file_images_with_their_labels_and_identities(prepared):
@@ -204,13 +255,17 @@ def test_user_files_are_not_modified(prepared):
   assert file_snapshot.snapshot(prepared["root"]) == prepared["before"]
 
 
-def test_load_prepares_once(prepared, tmp_path):
-  prepared_dir = os.path.join(prepared["data_dir"], "toronto_faces", "48x48")
+@pytest.mark.parametrize("pseudo_label", [True, False])
+def test_load_prepares_once(prepared, prepared_all, tmp_path, pseudo_label):
+  prepared_dir = os.path.join(prepared["data_dir"], "toronto_faces",
+                              "48x48" if pseudo_label else "48x48_all")
   before = file_snapshot.snapshot(prepared_dir)
-  splits, _ = tfd.load(str(tmp_path / "no_such_folder"), prepared["data_dir"])
+  splits, _ = tfd.load(str(tmp_path / "no_such_folder"), prepared["data_dir"],
+                       pseudo_label=pseudo_label)
   assert file_snapshot.snapshot(prepared_dir) == before
+  expected = prepared["splits"] if pseudo_label else prepared_all["splits"]
   for split in tfd.SPLITS:
-    np.testing.assert_array_equal(splits[split]["x"], prepared["splits"][split]["x"])
+    np.testing.assert_array_equal(splits[split]["x"], expected[split]["x"])
 
 
 # User-facing errors: each a one-line message naming the file and the fix.

@@ -2,9 +2,12 @@
 what the rest of the library may ask of a dataset from its config alone, with no data present.
 
 A split is {"x": [N, ...] (float32 vectors in the data's units, or uint8 images [N, H, W, C]),
-"y": float32 [N, k] in {0, 1}} plus, where known, "identity": int32 [N] (-1 unknown) and, for the
-procedural images, their generating factors ("factor/<name>": [N, ...]; the style of label j is
-"factor/<label_name>_style").
+"y": float32 [N, k] in {0, 1}, "y_mask": float32 [N, k] in {0, 1}} plus, where known, "identity":
+int32 [N] (-1 unknown) and, for the procedural images, their generating factors ("factor/<name>":
+[N, ...]; the style of label j is "factor/<label_name>_style"). y_mask is 1 where the model
+observes the label and 0 where it is missing; y holds the true label wherever the data know it
+(0 where none exists), so the model must only see y * y_mask. config.label_fraction, label_seed
+and unlabelled decide the holes (`partial_labels`).
 
 The loaders of CelebA and TFD (TensorFlow, TFDS) and of the swiss roll (scikit-learn) are imported
 when their data are loaded, so that `traits`, and with it the editing layer, needs neither.
@@ -18,6 +21,7 @@ import numpy as np
 
 from csvae_jax import paths
 from csvae_jax.data import celeba_crop
+from csvae_jax.data import partial_labels
 from csvae_jax.data import procedural
 
 
@@ -32,6 +36,7 @@ class Traits:
   title: str                         # e.g. "celeba/glasses", for tables and figures
   exclusive: bool = False            # one label per example (TFD's expressions): switching one
                                      # label on turns the others off
+  is_partially_labelled: bool = False  # some examples come without labels (TFD)
   num_styles: tuple[int, ...] = ()   # the generator's styles of each label, where known
   # Ground truth of an edit, where the data can re-render it: (split, label name, on) -> uint8
   # images of the split's examples with that label switched and nothing else changed.
@@ -82,7 +87,7 @@ def _celeba(config: ml_collections.ConfigDict) -> Dataset:
 def _tfd(config: ml_collections.ConfigDict) -> Dataset:
   from csvae_jax.data import tfd  # pylint: disable=g-import-not-at-top
   splits, names = tfd.load(_manual_dir(config, "tfd"), str(paths.resolve(config.data_dir)),
-                           config.resolution)
+                           config.resolution, pseudo_label=config.unlabelled == "pseudo")
   return Dataset(splits=splits, label_names=names, standardise=False, traits=traits(config))
 
 
@@ -106,11 +111,16 @@ def traits(config: ml_collections.ConfigDict) -> Traits:
     return Traits(title=f"celeba/{config.subset}", photo_shape=celeba_crop.ALIGNED_SHAPE,
                   prepare_photo=celeba_crop.crop_and_resize)
   if config.name == "tfd":
-    return Traits(title=f"tfd/{config.resolution}", exclusive=True)
+    return Traits(title=f"tfd/{config.resolution}", exclusive=True, is_partially_labelled=True)
   return Traits(title=config.name)
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
-  """The dataset named by `config.name` (config is the `data` group)."""
+  """The dataset named by `config.name` (config is the `data` group), its labels partly hidden as
+  config.label_fraction and config.unlabelled say (`partial_labels`)."""
   _check_name(config)
-  return DATASETS[config.name](config)
+  dataset_traits = traits(config)
+  partial_labels.check_config(config, dataset_traits.is_partially_labelled)
+  dataset = DATASETS[config.name](config)
+  return dataclasses.replace(dataset, splits=partial_labels.apply(dataset.splits, config,
+                                                                  dataset_traits.exclusive))

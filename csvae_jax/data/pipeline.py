@@ -6,7 +6,9 @@ s*B .. s*B + B - 1 of an endless stream that visits the split once per epoch in 
 and each of P processes reads only its own contiguous B/P slice of every global batch.
 
 Yields chunks {"x": [C, B/P, ...] (dtype of the split, e.g. uint8 images or float32 vectors),
-"y": float32 [C, B/P, k]}: C = `steps_per_chunk` consecutive steps, run by one compiled call.
+"y": float32 [C, B/P, k], "y_mask": float32 [C, B/P, k] (1 where the label is observed, 0 where
+missing: the model may only use y * y_mask)}: C = `steps_per_chunk` consecutive steps, run by one
+compiled call.
 """
 
 from typing import Iterator
@@ -15,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-FEATURES = ("x", "y")
+FEATURES = ("x", "y", "y_mask")
 
 
 def batch_indices(seed: int, first_step: int, num_steps: int, batch_size: int,
@@ -51,7 +53,7 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
   """Chunks of consecutive batches of `split` for steps first_step .. num_steps - 1, prefetched.
 
   Args:
-    split: {"x": [N, ...], "y": [N, k]} in memory (other keys are ignored).
+    split: {"x": [N, ...], "y": [N, k], "y_mask": [N, k]} in memory (other keys are ignored).
     seed: shuffling seed; batch positions depend only on (seed, step).
     batch_size: the global batch size B, divisible by process_count.
     first_step: the step to start from (a resumed run's checkpoint step).
@@ -60,7 +62,7 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
     process_index, process_count: this process's share of each batch.
 
   Returns:
-    An iterator of {"x": [C, B/P, ...], "y": [C, B/P, k]} numpy chunks.
+    An iterator of {"x": [C, B/P, ...], "y": [C, B/P, k], "y_mask": [C, B/P, k]} numpy chunks.
   """
   if batch_size % process_count:
     raise ValueError(f"batch_size={batch_size} is not divisible by the {process_count} processes.")
@@ -78,18 +80,30 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
   dataset = tf.data.Dataset.from_tensor_slices(np.asarray(starts, np.int64)).map(
       lambda start: tf.numpy_function(load, [start], dtypes),
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
-  for x, y in dataset.as_numpy_iterator():
-    yield {"x": x, "y": y}
+  for chunk in dataset.as_numpy_iterator():
+    yield dict(zip(FEATURES, chunk))
 
 
-def read_prepared(builder: tfds.core.DatasetBuilder,
-                  splits: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
-  """Every split of a prepared image builder in memory: {split: {"x": uint8 [N, H, W, C],
-  "y": float32 [N, k], "identity": int32 [N]}}, from its "image", "labels", "identity" features."""
+def read_prepared(builder: tfds.core.DatasetBuilder, splits: tuple[str, ...],
+                  observed_feature: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+  """Every split of a prepared image builder in memory.
+
+  Args:
+    builder: a prepared builder whose examples have "image", "labels" and "identity" features.
+    splits: the names of the splits to read.
+    observed_feature: a bool feature saying whether an example's labels are known; None: all are.
+
+  Returns:
+    {split: {"x": uint8 [N, H, W, C], "y": float32 [N, k], "y_mask": float32 [N, k] (1 where
+    observed), "identity": int32 [N]}}.
+  """
   out = {}
   for split in splits:
     batches = list(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).batch(1024)))
-    out[split] = {"x": np.concatenate([b["image"] for b in batches]),
-                  "y": np.concatenate([b["labels"] for b in batches]),
+    y = np.concatenate([b["labels"] for b in batches])
+    observed = (np.concatenate([b[observed_feature] for b in batches]) if observed_feature
+                else np.ones(len(y), bool))
+    out[split] = {"x": np.concatenate([b["image"] for b in batches]), "y": y,
+                  "y_mask": np.repeat(observed.astype(np.float32)[:, None], y.shape[1], axis=1),
                   "identity": np.concatenate([b["identity"] for b in batches])}
   return out

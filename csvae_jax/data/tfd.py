@@ -2,13 +2,16 @@
 
 The builder `TorontoFaces` reads TFD_48x48.mat (config "48x48", the default) or TFD_96x96.mat
 ("96x96") from a folder the user supplies (the manual dir), labels the unlabelled images with a
-classifier trained on the labelled ones, keeps those it labels with probability >= `confidence`,
-and splits everything 80/10/10, preserving the share of originally labelled images per split.
-Examples: {"image": uint8 [R, R, 1], "labels": float32 [7] one-hot in LABEL_NAMES order,
-"identity": int32 (-1 where unknown, always for pseudo-labelled images), "is_labelled": bool
-(labelled in the .mat)}. `load` prepares if needed and returns ({"train", "validation", "test"}
-each {"x": uint8 [N, R, R, 1], "y": float32 [N, 7] one-hot, "identity": int32 [N]}, LABEL_NAMES),
-R = 48 or 96. The data info's metadata holds the classifier's accuracy and the counts.
+classifier trained on the labelled ones (`pseudo_labels`), keeps those it labels with probability
+>= `confidence`, and splits everything 80/10/10, preserving the share of originally labelled
+images per split. Its configs "48x48_all" and "96x96_all" pseudo-label nothing: they keep every
+image, the unlabelled ones without labels, split the same way.
+Examples: {"image": uint8 [R, R, 1], "labels": float32 [7] one-hot in LABEL_NAMES order (zeros
+for an unlabelled image of an "_all" config), "identity": int32 (-1 where unknown, always for
+images unlabelled in the .mat), "is_labelled": bool (labelled in the .mat)}. `load` prepares if
+needed and returns ({"train", "validation", "test"} each {"x": uint8 [N, R, R, 1], "y": float32
+[N, 7] one-hot or zeros, "y_mask": float32 [N, 7], "identity": int32 [N]}, LABEL_NAMES), R = 48
+or 96. The data info's metadata holds the classifier's accuracy and the counts.
 
   splits, label_names = tfd.load("~/tfd_files", "~/tensorflow_datasets")
 """
@@ -20,13 +23,10 @@ import os
 from absl import logging
 import numpy as np
 import scipy.io
-from sklearn import decomposition
-from sklearn import linear_model
-from sklearn import pipeline as sk_pipeline
-from sklearn import preprocessing
 import tensorflow_datasets as tfds
 
 from csvae_jax.data import pipeline
+from csvae_jax.data import pseudo_labels
 
 LABEL_NAMES = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 RESOLUTIONS = {"48x48": 48, "96x96": 96}
@@ -35,7 +35,6 @@ SPLIT_SHARES = (0.8, 0.1, 0.1)
 VARIABLES = ("images", "labs_ex", "labs_id", "folds")
 NUM_FOLDS = 5
 _V73_HEADER = b"MATLAB 7.3 MAT-file"
-_FEATURE_SIDE = 24  # Images are averaged down to 24x24 for the classifier: ample for expressions.
 _SOURCE = ("the Toronto Face Database (Susskind, Anderson, Hinton 2010), which the University of "
            "Toronto distributes on request")
 
@@ -172,38 +171,21 @@ def deal(strata: np.ndarray, shares: Sequence[float], rng: np.random.Generator) 
   return parts
 
 
-def _features(images: np.ndarray) -> np.ndarray:
-  """float32 [N, 576]: 24x24 block means, each image standardised, so lighting matters less."""
-  factor = images.shape[1] // _FEATURE_SIDE
-  blocks = images.reshape(len(images), _FEATURE_SIDE, factor, _FEATURE_SIDE, factor)
-  small = blocks.mean(axis=(2, 4), dtype=np.float32).reshape(len(images), -1)
-  small -= small.mean(axis=1, keepdims=True)
-  return small / (small.std(axis=1, keepdims=True) + 1e-6)
-
-
-def _fit_classifier(features: np.ndarray, labels: np.ndarray, pca_components: int,
-                    seed: int) -> sk_pipeline.Pipeline:
-  """Standardised pixels -> PCA -> multinomial logistic regression, fitted to (features, labels)."""
-  components = min(pca_components, *features.shape)
-  return sk_pipeline.make_pipeline(
-      preprocessing.StandardScaler(), decomposition.PCA(components, random_state=seed),
-      linear_model.LogisticRegression(max_iter=2000)).fit(features, labels)
-
-
 @dataclasses.dataclass(eq=False)
 class TfdConfig(tfds.core.BuilderConfig):
   """One TFD resolution and the settings of the pseudo-labelling protocol (paper 5.2.1)."""
   resolution: int = 48
-  confidence: float = 0.9        # Keep unlabelled images labelled with at least this probability.
+  pseudo_label: bool = True      # False: keep every unlabelled image, without a label.
+  confidence: float = pseudo_labels.CONFIDENCE  # Keep pseudo-labels at least this probable.
   holdout_fraction: float = 0.2  # Labelled images held out to measure the classifier's accuracy.
-  pca_components: int = 100
+  pca_components: int = pseudo_labels.PCA_COMPONENTS
   seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
 class Protocol:
   """The outcome of paper 5.2.1's protocol on a file's images."""
-  expressions: np.ndarray  # int8 [N]: the label or pseudo-label, -1 where discarded.
+  expressions: np.ndarray  # int8 [N]: the label or pseudo-label, -1 where discarded or unlabelled.
   splits: np.ndarray       # int8 [N]: index into SPLITS, -1 where discarded.
   accuracy: float          # The classifier's accuracy on the held-out labelled images.
   counts: dict[str, object]
@@ -214,8 +196,9 @@ def label_and_split(arrays: TfdArrays, config: TfdConfig) -> Protocol:
 
   The classifier is fitted on all but a stratified `holdout_fraction` of the labelled images, which
   measure its accuracy, then refitted on all of them and applied to the unlabelled images; those it
-  gives some expression probability >= `confidence` are kept with that expression. The kept images
-  are split 80/10/10 stratified on (originally labelled, expression).
+  gives some expression probability >= `confidence` are kept with that expression. Without
+  `config.pseudo_label`, every unlabelled image is kept, unlabelled (expression -1). The kept
+  images are split 80/10/10 stratified on (originally labelled, expression).
 
   Args:
     arrays: the file's images and labels (`read_tfd`).
@@ -225,23 +208,25 @@ def label_and_split(arrays: TfdArrays, config: TfdConfig) -> Protocol:
     Every image's expression and split (-1 where discarded), the accuracy and the counts.
   """
   is_labelled = arrays.expressions >= 0
-  features = _features(arrays.images)
+  features = pseudo_labels.features(arrays.images)
   labelled_features, labels = features[is_labelled], arrays.expressions[is_labelled]
   holdout = deal(labels, (1 - config.holdout_fraction, config.holdout_fraction),
                  np.random.default_rng([config.seed, 0])) == 1
-  classifier = _fit_classifier(labelled_features[~holdout], labels[~holdout],
-                               config.pca_components, config.seed)
+  classifier = pseudo_labels.fit_classifier(labelled_features[~holdout], labels[~holdout],
+                                            config.pca_components, config.seed)
   accuracy = float(np.mean(classifier.predict(labelled_features[holdout]) == labels[holdout]))
   expressions = arrays.expressions.copy()
-  if not is_labelled.all():
-    classifier = _fit_classifier(labelled_features, labels, config.pca_components, config.seed)
+  if config.pseudo_label and not is_labelled.all():
+    classifier = pseudo_labels.fit_classifier(labelled_features, labels, config.pca_components,
+                                              config.seed)
     probabilities = classifier.predict_proba(features[~is_labelled])
     guesses = classifier.classes_[np.argmax(probabilities, axis=1)]
     expressions[~is_labelled] = np.where(probabilities.max(axis=1) >= config.confidence, guesses,
                                          -1)
-  kept = expressions >= 0
+  kept = expressions >= 0 if config.pseudo_label else np.ones(len(expressions), bool)
   # Originally labelled images sort after the rest, so they form one run that `deal` splits in
-  # the split shares to within two images: each split gets the same share of them.
+  # the split shares to within two images: each split gets the same share of them. Unlabelled
+  # images left unlabelled form the one stratum -1.
   strata = is_labelled[kept] * len(LABEL_NAMES) + expressions[kept]
   splits = np.full(len(expressions), -1, np.int8)
   splits[kept] = deal(strata, SPLIT_SHARES, np.random.default_rng([config.seed, 1]))
@@ -255,9 +240,10 @@ def label_and_split(arrays: TfdArrays, config: TfdConfig) -> Protocol:
                           for e, name in enumerate(LABEL_NAMES)})
   logging.info("TFD %dx%d: expression classifier accuracy %.3f on %d held-out labelled images.",
                config.resolution, config.resolution, accuracy, holdout.sum())
-  logging.info("TFD %dx%d: %d labelled; %d of %d unlabelled kept at confidence %.2f; %s",
-               config.resolution, config.resolution, counts["labelled"], counts["kept_unlabelled"],
-               counts["unlabelled"], config.confidence, {s: counts[s] for s in SPLITS})
+  how = f"at confidence {config.confidence:.2f}" if config.pseudo_label else "without labels"
+  logging.info("TFD %dx%d: %d labelled; %d of %d unlabelled kept %s; %s", config.resolution,
+               config.resolution, counts["labelled"], counts["kept_unlabelled"],
+               counts["unlabelled"], how, {s: counts[s] for s in SPLITS})
   return Protocol(expressions, splits, accuracy, counts)
 
 
@@ -266,8 +252,12 @@ class TorontoFaces(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Pseudo-labelled at confidence 0.9, split 80/10/10."}
-  BUILDER_CONFIGS = [TfdConfig(name=name, resolution=side, description=f"{name} images.")
-                     for name, side in RESOLUTIONS.items()]
+  BUILDER_CONFIGS = [
+      *(TfdConfig(name=name, resolution=side, description=f"{name} images, pseudo-labelled.")
+        for name, side in RESOLUTIONS.items()),
+      *(TfdConfig(name=f"{name}_all", resolution=side, pseudo_label=False,
+                  description=f"Every {name} image, the unlabelled ones without labels.")
+        for name, side in RESOLUTIONS.items())]
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   TFD is {_SOURCE}. Put TFD_48x48.mat (and, for the 96x96 config, TFD_96x96.mat) in one folder
   and pass it as `download_config=tfds.download.DownloadConfig(manual_dir=FOLDER)`. The files must
@@ -310,7 +300,8 @@ class TorontoFaces(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, arrays: TfdArrays, protocol: Protocol,
                          rows: np.ndarray) -> Iterator[tuple[int, dict[str, object]]]:
-    one_hot = np.eye(len(LABEL_NAMES), dtype=np.float32)
+    # Row -1 (an image left unlabelled) is zeros.
+    one_hot = np.vstack([np.eye(len(LABEL_NAMES)), np.zeros(len(LABEL_NAMES))]).astype(np.float32)
     for row in rows:
       is_labelled = bool(arrays.expressions[row] >= 0)
       # The paper extends expressions, not identities, to the unlabelled images.
@@ -320,8 +311,8 @@ class TorontoFaces(tfds.core.GeneratorBasedBuilder):
                        "identity": np.int32(identity), "is_labelled": is_labelled}
 
 
-def load(manual_dir: str, data_dir: str,
-         resolution: str = "48x48") -> tuple[dict[str, dict[str, np.ndarray]], tuple[str, ...]]:
+def load(manual_dir: str, data_dir: str, resolution: str = "48x48", pseudo_label: bool = True
+         ) -> tuple[dict[str, dict[str, np.ndarray]], tuple[str, ...]]:
   """Prepares TFD under `data_dir` unless already there, then reads every split into memory.
 
   A confidence or seed other than the defaults needs its own TfdConfig, passed to TorontoFaces.
@@ -331,9 +322,12 @@ def load(manual_dir: str, data_dir: str,
       only read when the dataset is not yet prepared.
     data_dir: the TFDS data folder to prepare into and read from.
     resolution: a key of RESOLUTIONS: "48x48" or "96x96".
+    pseudo_label: the paper's protocol (config `resolution`); False keeps every unlabelled image
+      with y zeros and y_mask zeros (config `resolution`_all).
 
   Returns:
-    ({split: {"x": uint8 [N, R, R, 1], "y": float32 [N, 7] one-hot, "identity": int32 [N]}} for
+    ({split: {"x": uint8 [N, R, R, 1], "y": float32 [N, 7] one-hot (zeros where unlabelled),
+    "y_mask": float32 [N, 7] (1 where labelled, or pseudo-labelled), "identity": int32 [N]}} for
     the splits "train", "validation" and "test", LABEL_NAMES).
 
   Raises:
@@ -342,9 +336,11 @@ def load(manual_dir: str, data_dir: str,
   """
   if resolution not in RESOLUTIONS:
     raise ValueError(f"Unknown TFD resolution {resolution!r}; valid: {', '.join(RESOLUTIONS)}.")
-  builder = TorontoFaces(config=resolution, data_dir=os.path.expanduser(data_dir))
+  builder = TorontoFaces(config=resolution if pseudo_label else f"{resolution}_all",
+                         data_dir=os.path.expanduser(data_dir))
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
       manual_dir=os.path.expanduser(manual_dir)))
   logging.info("TFD %s from %s: classifier accuracy %.3f, %s", resolution, builder.data_dir,
                builder.info.metadata["classifier_accuracy"], builder.info.metadata["counts"])
-  return pipeline.read_prepared(builder, SPLITS), LABEL_NAMES
+  return (pipeline.read_prepared(builder, SPLITS, None if pseudo_label else "is_labelled"),
+          LABEL_NAMES)
