@@ -37,12 +37,14 @@ def make_manager(workdir: str, max_to_keep: Optional[int] = None,
   processes of a multi-host run (a writing one saves with all of them).
   """
   directory = paths.resolve(workdir) / "checkpoints"
+  if not read_only:
+    return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=True))
   this_process = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
                                                     active_processes={jax.process_index()})
-  options = ocp.CheckpointManagerOptions(
-      max_to_keep=max_to_keep, create=not read_only, read_only=read_only,
-      **({"save_interval_steps": 0, "multiprocessing_options": this_process} if read_only else {}))
-  return ocp.CheckpointManager(directory, options=options)
+  return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
+      max_to_keep=max_to_keep, create=False, read_only=True, save_interval_steps=0,
+      multiprocessing_options=this_process))
 
 
 def _locations(manager: ocp.CheckpointManager, config: ml_collections.ConfigDict) -> dict:
