@@ -123,14 +123,15 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 def check_compatible(saved_config: dict, config: ml_collections.ConfigDict, step: int,
                      directory: str, fix: str = "Use the config it was trained with, or a new "
                      "--workdir to start a fresh run.") -> None:
-  """Raises ValueError naming every `model.*` / `data.*` field that differs from the checkpoint
-  (the data's locations may), then `fix`."""
+  """Raises ValueError naming every `model.*` / `data.*` field of the checkpoint that differs in
+  `config` (the data's locations may), then `fix`."""
   def fields(groups: dict) -> dict[str, Any]:
     return {k: v for k, v in flatten(groups).items() if k not in _LOCATIONS}
   saved = fields({g: saved_config.get(g, {}) for g in COMPATIBLE_GROUPS})
   current = fields({g: json.loads(config[g].to_json()) for g in COMPATIBLE_GROUPS})
-  diffs = [f"{key}: checkpoint {saved.get(key, '<absent>')!r}, config {current.get(key, '<absent>')!r}"
-           for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+  # A field the checkpoint lacks is newer than it; new fields default to the behaviour before them.
+  diffs = [f"{key}: checkpoint {saved[key]!r}, config {current.get(key, '<absent>')!r}"
+           for key in sorted(saved) if saved[key] != current.get(key)]
   if diffs:
     raise ValueError(
         f"The checkpoint at step {step} in {directory} was written with a different config:\n  "

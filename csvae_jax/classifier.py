@@ -161,8 +161,10 @@ def train(config: ml_collections.ConfigDict, splits: dict[str, dict[str, np.ndar
 
 
 def _identity(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """What decides the classifier: the data (not where they are stored) and its own settings."""
-  data = {k: v for k, v in config.data.to_dict().items() if k not in data_lib.LOCATION_FIELDS}
+  """What decides the classifier: the data (not where they are stored, nor which labels a model
+  sees: it learns every label the data know) and its own settings."""
+  data = {k: v for k, v in config.data.to_dict().items()
+          if k not in data_lib.LOCATION_FIELDS + data_lib.LABELLING_FIELDS}
   settings = {k: v for k, v in config.eval.to_dict().items() if k.startswith("classifier")}
   return json.loads(json.dumps({"data": data, "classifier": settings}))
 

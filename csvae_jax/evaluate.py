@@ -149,7 +149,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   else:
     checkpoint.check_compatible(model.config.to_dict(), config, model.step, workdir,
                                 fix="Leave out --config to evaluate with the checkpoint's own.")
-  dataset = data_lib.load_dataset(config.data)
+  dataset = data_lib.load_evaluation_dataset(config.data)
   splits = dataset.splits
   if model.switch_points is None:
     points = manipulate.compute_switch_points(model, splits, config.eval.probe_max_train)

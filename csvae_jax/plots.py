@@ -159,3 +159,25 @@ def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
     ax.yaxis.tick_right()
   fig.suptitle(f"Switching {attribute} on, one subject, each model kind")
   _save(fig, path)
+
+
+def plot_label_fractions(path: str, lines: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+  """Method 1 and target-changed against the share of labelled examples, a line per method.
+
+  Args:
+    path: PNG file to write.
+    lines: {method name: (fractions [F], values [F, 2]: Method 1 and target-changed)}.
+  """
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+  for name, (fractions, values) in lines.items():
+    for ax, column in zip(axes, values.T):
+      ax.plot(fractions, column, "o-", label=name)
+  for ax, title in zip(axes, ("Method 1 (share switched, higher is better)",
+                              "target-changed MSE (lower is better)")):
+    ax.set_xscale("log")
+    ax.set_xlabel("share of labelled examples")
+    ax.set_title(title, fontsize=10)
+  axes[0].legend(fontsize=8)
+  fig.tight_layout()
+  _save(fig, path)

@@ -289,7 +289,7 @@ def pairs(split: Split, switch: Switch, label_names, max_pairs: int,
   return np.asarray(first, np.int64), split["x"][np.asarray(second, np.int64)]
 
 
-def _mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
   """Per-image MSE of uint8 images in [0, 1] units: [..., H, W, C] -> [...]."""
   diff = (a.astype(np.float32) - b.astype(np.float32)) / 255.0
   return np.mean(diff ** 2, axis=(-3, -2, -1))
@@ -298,7 +298,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 Pairs = tuple[np.ndarray, np.ndarray]  # (indices of x1 in a split [P], targets x2 [P, H, W, C])
 
 
-def _best_point(model, edit: Edit, switch: Switch, search: Split,
+def best_point(model, edit: Edit, switch: Switch, search: Split,
                 search_pairs: Pairs) -> tuple[np.ndarray, int, bool]:
   """The candidate point minimising target-changed on `search_pairs`, widening the search while the
   best lies on its edge (at most MAX_WIDENINGS times). Returns (point, widenings, interior)."""
@@ -306,7 +306,7 @@ def _best_point(model, edit: Edit, switch: Switch, search: Split,
   for widening in range(MAX_WIDENINGS + 1):
     candidates = candidate_points(model, switch, search, widening)
     edited = edit(search["x"][idx], search["y"][idx], switch.j, switch.on, candidates.points)
-    best = candidates.points[int(np.argmin(_mse(edited, targets[None]).mean(1)))]
+    best = candidates.points[int(np.argmin(mse(edited, targets[None]).mean(1)))]
     if not candidates.on_edge(best):
       return best, widening, True
   return best, widening, False
@@ -315,15 +315,15 @@ def _best_point(model, edit: Edit, switch: Switch, search: Split,
 def _method2_row(model, edit: Edit, switch: Switch, search: Split, search_pairs: Pairs,
                  split: Split, scored: Pairs) -> dict[str, Any]:
   """One row of Table 2: the point chosen on the `search` pairs, scored on the `split` pairs."""
-  best, widenings, interior = _best_point(model, edit, switch, search, search_pairs)
+  best, widenings, interior = best_point(model, edit, switch, search, search_pairs)
   idx, targets = scored
   x1 = split["x"][idx]
   changed = edit(x1, split["y"][idx], switch.j, switch.on, best)
   return {"pairs": int(len(idx)), "point": np.asarray(best).tolist(), "widenings": widenings,
           "interior": interior,
-          "target_changed": float(_mse(targets, changed).mean()),
-          "original_changed": float(_mse(x1, changed).mean()),
-          "target_original": float(_mse(targets, x1).mean())}
+          "target_changed": float(mse(targets, changed).mean()),
+          "original_changed": float(mse(x1, changed).mean()),
+          "target_original": float(mse(targets, x1).mean())}
 
 
 def _stored_styles(split: Split, name: str) -> Optional[np.ndarray]:
@@ -347,7 +347,7 @@ def method2(model: trained_model.TrainedModel, search: Split, split: Split,
             traits: data_lib.Traits, edit: Optional[Edit] = None, max_pairs: int = 256,
             max_search_pairs: int = 128) -> dict[str, Any]:
   """Table 2: for each switch, the point minimising target-changed MSE on (up to
-  `max_search_pairs`) pairs of `search` (widened until it is interior, `_best_point`), then on (up
+  `max_search_pairs`) pairs of `search` (widened until it is interior, `best_point`), then on (up
   to `max_pairs`) pairs of `split` MSE(x2, G(x1, p)) "target_changed", MSE(x1, G(x1, p))
   "original_changed" and MSE(x2, x1) "target_original".
 

@@ -11,6 +11,7 @@ import ml_collections
 import numpy as np
 
 from csvae_jax import checkpoint
+from csvae_jax import data as data_lib
 from csvae_jax import models
 from csvae_jax import paths
 from csvae_jax import train_state as train_state_lib
@@ -155,10 +156,12 @@ def _open(workdir: str, step: Optional[int]) -> tuple[Any, int]:
 def _saved_config(manager, step: int, workdir: str) -> tuple[ml_collections.ConfigDict,
                                                              models.ModelSpec]:
   """(the config saved with `step`, its data found inside `workdir` where they were inside the
-  workdir it was trained in (`checkpoint.relocate`), the model spec)."""
+  workdir it was trained in (`checkpoint.relocate`) and the labelling fields it predates set as
+  they were then (`data.with_label_defaults`), the model spec)."""
   config_dict, spec = checkpoint.restore_metadata(manager, step)
   config = checkpoint.relocate(ml_collections.ConfigDict(config_dict),
                                checkpoint.restore_locations(manager, step), workdir)
+  config.data = data_lib.with_label_defaults(config.data)
   return config, spec
 
 

@@ -243,3 +243,26 @@ def test_tfd_refuses_a_label_fraction(config):
   with pytest.raises(ValueError, match="label_fraction=0.5 does not apply to tfd, whose own labels "
                      "are partial: keep 1 and choose config.data.unlabelled"):
     data_lib.load_dataset(config.data)
+
+
+def test_the_evaluation_reads_every_label_whatever_the_model_saw(config):
+  config.data.label_fraction = 0.1
+  hidden = data_lib.load_dataset(config.data)
+  assert hidden.splits["train"]["y_mask"].mean() == pytest.approx(0.1, abs=0.01)
+  evaluation = data_lib.load_evaluation_dataset(config.data)
+  config.data.label_fraction, config.data.unlabelled = 1.0, "missing"
+  full = data_lib.load_dataset(config.data)
+  for name, split in evaluation.splits.items():
+    assert split["y_mask"].all()
+    np.testing.assert_array_equal(split["x"], full.splits[name]["x"])
+    np.testing.assert_array_equal(split["y"], full.splits[name]["y"])
+
+
+def test_configs_saved_before_the_labelling_fields_load_as_the_data_were():
+  old = _data_config()
+  for name in data_lib.LABELLING_FIELDS:
+    del old[name]
+  filled = data_lib.with_label_defaults(old)
+  assert (filled.label_fraction, filled.label_seed, filled.unlabelled) == (1.0, 0, "missing")
+  old.name = "tfd"
+  assert data_lib.with_label_defaults(old).unlabelled == "pseudo"  # paper 5.2.1, as before

@@ -28,6 +28,9 @@ from csvae_jax.data import procedural
 # Fields of the `data` config group that say where the data are stored, not what they are: a
 # checkpoint or classifier stays valid when they change.
 LOCATION_FIELDS = ("data_dir", "manual_dir")
+# Fields that say which labels the model sees (`partial_labels`), not what the data are: the
+# evaluation's judge and ground truth read every label the data know, whatever they are.
+LABELLING_FIELDS = ("label_fraction", "label_seed", "unlabelled")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +116,33 @@ def traits(config: ml_collections.ConfigDict) -> Traits:
   if config.name == "tfd":
     return Traits(title=f"tfd/{config.resolution}", exclusive=True, is_partially_labelled=True)
   return Traits(title=config.name)
+
+
+def with_label_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The `data` group `config` with the labelling fields that a config saved before they existed
+  lacks, set as the data were then: every label observed; TFD pseudo-labelled (paper 5.2.1)."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  unlabelled = "pseudo" if traits(config).is_partially_labelled else "missing"
+  for name, value in (("label_fraction", 1.0), ("label_seed", 0), ("unlabelled", unlabelled)):
+    if name not in config:
+      config[name] = value
+  return config
+
+
+def load_evaluation_dataset(config: ml_collections.ConfigDict) -> Dataset:
+  """The dataset as the evaluation sees it, whatever labels the model was trained with: every
+  label the data know observed, and the examples without one (TFD's unlabelled images when
+  `config.unlabelled` keeps them) left out."""
+  config = with_label_defaults(config)
+  config.label_fraction = 1.0
+  if not traits(config).is_partially_labelled:
+    config.unlabelled = "missing"
+  dataset = load_dataset(config)
+  splits = {}
+  for name, split in dataset.splits.items():
+    labelled = split["y_mask"].all(axis=1)
+    splits[name] = split if labelled.all() else {k: v[labelled] for k, v in split.items()}
+  return dataclasses.replace(dataset, splits=splits)
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> Dataset:

@@ -1,0 +1,106 @@
+r"""Where an edit's distance from the true edit comes from, per switch, for trained models of the
+procedural faces (docs/experiments/2026-12-02-protocol-screen/, "Switching off").
+
+  python scripts/diagnose_switches.py --workdirs runs/screen/csvae/default,runs/screen/condvae_info/default \
+      --classifier_dir runs/screen/classifier --out runs/screen/diagnosis
+
+On `--split` (validation: the points are searched on train) and for each switch, over the same
+pairs (x1, x2 = x1 re-rendered by the generator with the attribute switched):
+  target_changed_default  MSE(x2, G(x1)) at the edit's default point (the paper's);
+  target_changed_best     the same at the point searched as Method 2 does (`tables.best_point`);
+  redraw_target           MSE(x2, reconstruction of x2): how close the decoder comes to the truth
+                          when it is given the truth itself, a floor for any edit through it;
+  redraw_input            MSE(x1, reconstruction of x1);
+  edit_gap                target_changed_best - redraw_target: what the edit adds to the decoder's
+                          own error (the point, and what z still holds of the attribute);
+  others_flipped          per other label, the share of edits whose label the classifier reads
+                          differently than on x1 (e.g. a smile drawn under a new beard).
+Writes diagnosis.{json,md} into --out.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+import numpy as np
+
+import csvae_jax
+from csvae_jax import classifier as classifier_lib
+from csvae_jax import console
+from csvae_jax import data as data_lib
+from csvae_jax import evaluate
+from csvae_jax import manipulate
+from csvae_jax import paths
+from csvae_jax import tables
+
+flags.DEFINE_list("workdirs", None, "Trained runs on the same data.")
+flags.DEFINE_string("classifier_dir", None, "The attribute classifier of that data.")
+flags.DEFINE_enum("split", "validation", ["validation", "test"], "The split scored.")
+flags.DEFINE_integer("pairs", 256, "Pairs per switch.")
+flags.DEFINE_string("out", None, "Where diagnosis.{json,md} go.")
+flags.mark_flags_as_required(["workdirs", "classifier_dir", "out"])
+
+
+def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]:
+  """One row per switch: the figures of the module docstring."""
+  traits, names = dataset.traits, model.spec.label_names
+  split = dataset.splits[split_name]
+  search = dataset.splits[evaluate.SEARCH_SPLIT[split_name]]
+  edit = tables.model_edit(model, traits.exclusive)
+  rows = []
+  for switch in tables.switches(names, traits.exclusive):
+    idx, targets = tables.pairs(split, switch, names, num_pairs, traits)
+    search_pairs = tables.pairs(search, switch, names, 128, traits)
+    x1, y1 = split["x"][idx], split["y"][idx]
+    best, _, _ = tables.best_point(model, edit, switch, search, search_pairs)
+    at_default, at_best = edit(x1, y1, switch.j, switch.on, None), edit(
+        x1, y1, switch.j, switch.on, best)
+    redraw = lambda x, y: manipulate.to_uint8(model.reconstruct(x, y))
+    row = {**switch.public, "pairs": int(len(idx)), "best_point": np.asarray(best).tolist(),
+           "target_changed_default": float(tables.mse(targets, at_default).mean()),
+           "target_changed_best": float(tables.mse(targets, at_best).mean()),
+           "redraw_target": float(tables.mse(targets, redraw(
+               targets, switch.switched_labels(y1))).mean()),
+           "redraw_input": float(tables.mse(x1, redraw(x1, y1)).mean())}
+    row["edit_gap"] = row["target_changed_best"] - row["redraw_target"]
+    before, after = clf.predicted_labels(x1), clf.predicted_labels(at_default)
+    row["others_flipped"] = {names[i]: float(np.mean(before[:, i] != after[:, i]))
+                             for i in range(len(names)) if i != switch.j}
+    rows.append(row)
+  return rows
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  console.setup()
+  f = flags.FLAGS
+  out, lines, dataset = {}, [], None
+  for workdir in f.workdirs:
+    model = csvae_jax.load(workdir)
+    dataset = dataset or data_lib.load_dataset(model.config.data)
+    clf = classifier_lib.load_or_train(model.config, f.classifier_dir)
+    out[workdir] = diagnose(model, clf, dataset, f.split, f.pairs)
+    for r in out[workdir]:
+      flipped = ", ".join(f"{k} {v:.2f}" for k, v in r["others_flipped"].items())
+      lines.append(f"| {workdir} | {r['attribute']} → {r['to']} | {r['target_changed_default']:.5f}"
+                   f" | {r['target_changed_best']:.5f} | {r['redraw_target']:.5f} | "
+                   f"{r['redraw_input']:.5f} | {r['edit_gap']:.5f} | {flipped} |")
+  header = ("| run | switch | target-changed, default point | at the best point | redraw of the "
+            "target | redraw of the input | edit gap | others flipped |\n" + "|---" * 8 + "|")
+  folder = paths.resolve(f.out)
+  folder.mkdir(parents=True, exist_ok=True)
+  (folder / "diagnosis.json").write_text(json.dumps(out, indent=2))
+  text = f"{f.split} split, {f.pairs} pairs per switch.\n\n{header}\n" + "\n".join(lines) + "\n"
+  (folder / "diagnosis.md").write_text(text)
+  print(text)
+
+
+if __name__ == "__main__":
+  app.run(main)
