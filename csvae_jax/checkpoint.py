@@ -1,5 +1,5 @@
 """Orbax checkpoints under `workdir/checkpoints`: the train state, the config, the model spec and
-the default switch points of the edits (`manipulate.compute_switch_points`), so that a copied
+the default switch points of the edits (`switch_points.SwitchPoints`), so that a copied
 workdir is a self-contained model.
 
 A restart restores the latest complete step (a save killed midway leaves a temporary folder that
@@ -22,6 +22,7 @@ import orbax.checkpoint as ocp
 from csvae_jax import data as data_lib
 from csvae_jax import models
 from csvae_jax import paths
+from csvae_jax import switch_points as switch_points_lib
 
 # Config groups that must match for a checkpoint to be resumed; the others (steps, rates, logging)
 # may change between runs, and so may the data's locations.
@@ -56,12 +57,12 @@ def _locations(manager: ocp.CheckpointManager, config: ml_collections.ConfigDict
 
 def save(manager: ocp.CheckpointManager, step: int, state: Any,
          config: ml_collections.ConfigDict, spec: models.ModelSpec,
-         switch_points: dict) -> None:
+         switch_points: switch_points_lib.SwitchPoints) -> None:
   manager.save(step, args=ocp.args.Composite(
       state=ocp.args.StandardSave(state),
       config=ocp.args.JsonSave(json.loads(config.to_json())),
       spec=ocp.args.JsonSave(dataclasses.asdict(spec)),
-      switch_points=ocp.args.JsonSave(switch_points),
+      switch_points=ocp.args.JsonSave(switch_points.to_json()),
       locations=ocp.args.JsonSave(_locations(manager, config))))
 
 
@@ -72,12 +73,14 @@ def restore_metadata(manager: ocp.CheckpointManager, step: int) -> tuple[dict, m
   return meta["config"], models.ModelSpec(**meta["spec"])
 
 
-def restore_switch_points(manager: ocp.CheckpointManager, step: int) -> Optional[dict]:
-  """The switch points saved with `step`; None for a checkpoint written before they were kept."""
+def restore_switch_points(manager: ocp.CheckpointManager,
+                          step: int) -> Optional[switch_points_lib.SwitchPoints]:
+  """The switch points saved with `step`; None for a checkpoint written before they were kept
+  (`scripts/add_switch_points.py` adds them)."""
   if not (manager.directory / str(step) / "switch_points").exists():
     return None
-  return manager.restore(step, args=ocp.args.Composite(
-      switch_points=ocp.args.JsonRestore()))["switch_points"]
+  return switch_points_lib.SwitchPoints.from_json(manager.restore(step, args=ocp.args.Composite(
+      switch_points=ocp.args.JsonRestore()))["switch_points"])
 
 
 def restore_locations(manager: ocp.CheckpointManager, step: int) -> Optional[dict]:
@@ -105,6 +108,15 @@ def relocate(config: ml_collections.ConfigDict, locations: Optional[dict],
       if paths.resolve(moved).exists():
         config.data[key.split(".", 1)[1]] = moved
   return config
+
+
+def add_switch_points(workdir: str, step: int,
+                      points: switch_points_lib.SwitchPoints) -> None:
+  """Writes `points` into the checkpoint of `step` in `workdir`, one written before checkpoints
+  kept them (`scripts/add_switch_points.py`)."""
+  item = paths.resolve(workdir) / "checkpoints" / str(step) / "switch_points"
+  with ocp.Checkpointer(ocp.JsonCheckpointHandler()) as checkpointer:
+    checkpointer.save(item, args=ocp.args.JsonSave(points.to_json()))
 
 
 def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state: Any) -> Any:

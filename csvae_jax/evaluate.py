@@ -24,6 +24,7 @@ from csvae_jax import manipulate
 from csvae_jax import paths
 from csvae_jax import plots
 from csvae_jax import table_markdown
+from csvae_jax import switch_points
 from csvae_jax import tables
 from csvae_jax import trained_model
 
@@ -124,7 +125,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   """Evaluates the latest checkpoint in `workdir` with the config it was trained with (`config`
   None), or with `config`, whose model and data fields must match the checkpoint's (its eval
   settings may differ). Checkpoints written before the switch points were kept with them get them
-  here, in `workdir/switch_points.json`.
+  computed here (`scripts/add_switch_points.py` stores them for editing).
 
   Scores `split` (test; validation to choose settings): writes `workdir/eval/metrics.json`
   (`metrics_validation.json`) and a figure: `workdir/eval/latent_projections.png` for
@@ -151,13 +152,9 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
                                 fix="Leave out --config to evaluate with the checkpoint's own.")
   dataset = data_lib.load_evaluation_dataset(config.data)
   splits = dataset.splits
-  if model.switch_points is None:
-    points = manipulate.compute_switch_points(model, splits, config.eval.probe_max_train)
-    path = paths.resolve(workdir) / trained_model.LEGACY_SWITCH_POINTS_FILE
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(points))
-    temporary.replace(path)
-    model = dataclasses.replace(model, switch_points=points)
+  if model.switch_points is None:  # a checkpoint from before they were stored: for this eval
+    model = dataclasses.replace(model, switch_points=switch_points.compute(
+        model.encode, model.spec, splits, config.eval.probe_max_train, model.step))
   train, test = splits["train"], splits[split]
   train = {k: v[:config.eval.probe_max_train] for k, v in train.items()}
   logging.info("Evaluating %s at step %d on the %s split: probes, then figures%s.", workdir,

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from csvae_jax import data as data_lib
+from csvae_jax import switch_points as switch_points_lib
 from csvae_jax import trained_model
 
 Attribute = Union[str, int]
@@ -83,46 +84,8 @@ def principal_points(model: trained_model.TrainedModel, attribute: Attribute, x:
       np.float32)
 
 
-def _observed(split: dict[str, np.ndarray], j: int, value: int) -> np.ndarray:
-  """Indices of `split`'s examples whose label j is observed (`y_mask`, where present) and equal
-  to `value`: int [M]."""
-  observed = split["y_mask"][:, j] > 0.5 if "y_mask" in split else True
-  return np.flatnonzero(observed & (split["y"][:, j] == value))
-
-
-def compute_switch_points(model: trained_model.TrainedModel,
-                          splits: dict[str, dict[str, np.ndarray]], max_train: int) -> dict:
-  """The default switching points of `model`, from its data's observed labels; the trainer keeps
-  them with each checkpoint, so that editing never needs the dataset.
-
-  Args:
-    splits: the dataset's splits ("train", "test" and, for images, "validation").
-    max_train: training examples whose encodings are averaged.
-
-  Returns:
-    {"step": int, "z_mean": [k][2][Dz] (mean z encoding of training examples with y_j = 0, 1),
-    "w_present": [k][Dw] (CSVAE: validation mean of mu_phi2^j over examples with y_j = 1)}.
-  """
-  train = {k: v[:max_train] for k, v in splits["train"].items() if k in ("x", "y", "y_mask")}
-  z_mu = model.encode(train["x"], train["y"] * train.get("y_mask", 1.0))["z_mu"]
-  points = {"step": model.step, "z_mean": [
-      [z_mu[_observed(train, j, value)].mean(0).tolist() for value in (0, 1)]
-      for j in range(model.spec.num_labels)]}
-  if model.spec.has_w:
-    held_out = splits.get("validation", splits["test"])
-    encoded = {}  # split name -> w_mu [N, k, Dw], each split encoded once
-    points["w_present"] = []
-    for j in range(model.spec.num_labels):
-      name, split = ("held_out", held_out) if len(_observed(held_out, j, 1)) else ("train", train)
-      if name not in encoded:
-        w_mu = model.encode(split["x"], split["y"] * split.get("y_mask", 1.0))["w_mu"]
-        encoded[name] = w_mu.reshape(len(w_mu), model.spec.num_labels, model.spec.w_dim)
-      points["w_present"].append(encoded[name][_observed(split, j, 1), j].mean(0).tolist())
-  return points
-
-
-def switch_points(model: trained_model.TrainedModel) -> dict:
-  """The default switching points stored with `model`'s checkpoint (`compute_switch_points`).
+def switch_points(model: trained_model.TrainedModel) -> switch_points_lib.SwitchPoints:
+  """The default switching points stored with `model`'s checkpoint (`switch_points.compute`).
 
   Raises:
     ValueError: for a checkpoint written before they were stored, naming the command that adds them.
@@ -130,8 +93,8 @@ def switch_points(model: trained_model.TrainedModel) -> dict:
   if model.switch_points is None:
     raise ValueError(
         f"The checkpoint at step {model.step} in {model.workdir} has no stored switch points (it "
-        "predates them). Add them once, with the dataset present: python eval.py --workdir "
-        f"{model.workdir}")
+        "predates them). Add them once, with the dataset present: python "
+        f"scripts/add_switch_points.py --workdir {model.workdir}")
   return model.switch_points
 
 
@@ -189,7 +152,7 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
   latents = model.encode(x, y)
   z = latents["z_mu"]
   if not spec.has_w and not spec.decodes_y:  # the VAE
-    z_mean = np.asarray(switch_points(model)["z_mean"], np.float32)  # [k, 2, Dz]
+    z_mean = switch_points(model).z_mean  # [k, 2, Dz]
     scales = [np.atleast_1d(np.asarray(1.0 if p is None else p, np.float32)) for _, _, p in edits]
     outs = []
     for i in range(max(len(s) for s in scales)):
@@ -216,7 +179,7 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
   batches = []
   for j, on, p in edits:
     if p is None:
-      p = switch_points(model)["w_present"][j] if on else np.full(spec.w_dim, spec.w_absent_mean)
+      p = switch_points(model).w_present[j] if on else np.full(spec.w_dim, spec.w_absent_mean)
     batches.append(np.asarray(p, np.float32).reshape(-1, spec.w_dim))  # [P, Dw]
   outs = []
   for i in range(max(len(b) for b in batches)):

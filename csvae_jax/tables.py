@@ -141,7 +141,7 @@ def candidate_points(model: trained_model.TrainedModel, switch: Switch, split: S
   j, dw = switch.j, spec.w_dim
   if switch.on:
     centre = np.full(dw, spec.w_present_mean, np.float32)
-    extra = np.asarray(manipulate.switch_points(model)["w_present"][j], np.float32)
+    extra = manipulate.switch_points(model).w_present[j]
   else:
     centre = np.full(dw, spec.w_absent_mean, np.float32)
     absent = np.flatnonzero(split["y"][:, j] == 0)[:1024]

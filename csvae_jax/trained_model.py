@@ -2,7 +2,6 @@
 
 import dataclasses
 import functools
-import json
 from typing import Any, Optional
 
 import jax
@@ -14,6 +13,7 @@ from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
 from csvae_jax import models
 from csvae_jax import paths
+from csvae_jax import switch_points as switch_points_lib
 from csvae_jax import train_state as train_state_lib
 
 
@@ -69,7 +69,7 @@ class TrainedModel:
   config: ml_collections.ConfigDict
   step: int
   workdir: str
-  switch_points: Optional[dict] = None  # the edits' defaults (`manipulate.compute_switch_points`)
+  switch_points: Optional[switch_points_lib.SwitchPoints] = None  # the edits' default points
 
   def _labels(self, y, batch: int) -> jax.Array:
     y = np.asarray(y, np.float32)
@@ -192,20 +192,8 @@ def load(workdir: str, step: Optional[int] = None) -> TrainedModel:
   abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=device),
                           abstract)
   state = checkpoint.restore_state(manager, step, abstract)
-  points = checkpoint.restore_switch_points(manager, step) or _legacy_switch_points(workdir, step)
+  points = checkpoint.restore_switch_points(manager, step)
   manager.close()
   return TrainedModel(spec=spec, params=state.vae.params,
                       adversary_params=state.adversary.params if state.adversary else None,
                       config=config, step=step, workdir=workdir, switch_points=points)
-
-
-LEGACY_SWITCH_POINTS_FILE = "switch_points.json"
-
-
-def _legacy_switch_points(workdir: str, step: int) -> Optional[dict]:
-  """Switch points that `eval.py` computed for a checkpoint written before they were kept in it."""
-  path = paths.resolve(workdir) / LEGACY_SWITCH_POINTS_FILE
-  if not path.exists():
-    return None
-  points = json.loads(path.read_text())
-  return points if points["step"] == step else None

@@ -17,10 +17,10 @@ import numpy as np
 from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
 from csvae_jax.data import pipeline
-from csvae_jax import manipulate
 from csvae_jax import parallel
 from csvae_jax import paths
 from csvae_jax import steps
+from csvae_jax import switch_points
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trained_model
 
@@ -96,8 +96,13 @@ def _eval_images(model: trained_model.TrainedModel, split: dict[str, np.ndarray]
     spec = model.spec
     offsets = np.linspace(-2.0, 2.0, 5, dtype=np.float32)[:, None]
     points = spec.w_present_mean + offsets * np.ones((1, spec.w_dim), np.float32)  # [5, Dw]
-    edits = [manipulate.switch_attribute(model, x[0], y[0], j, point=points)
-             for j in range(spec.num_labels)]
+    latents = model.encode(x[:1], y[:1])
+    z, w = np.repeat(latents["z_mu"], len(points), 0), np.repeat(latents["w_mu"], len(points), 0)
+    edits = []
+    for j in range(spec.num_labels):
+      w_j = w.reshape(len(points), spec.num_labels, spec.w_dim).copy()
+      w_j[:, j] = points
+      edits.append(model.decode(z, w=w_j.reshape(len(points), -1)))
     out["eval/w_edits"] = rows(np.clip(np.stack(edits), 0.0, 1.0))
   return out
 
@@ -235,8 +240,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
           if spec.is_image:
             writer.write_images(step, _eval_images(model, dataset.splits[eval_split]))
         if save:
-          points = manipulate.compute_switch_points(model, dataset.splits,
-                                                    config.eval.probe_max_train)
+          points = switch_points.compute(model.encode, spec, dataset.splits,
+                                         config.eval.probe_max_train, step)
           checkpoint.save(manager, step, state, config, spec, points)
           logging.info("Saving the checkpoint of step %d (asynchronously).", step)
           last_saved = step

@@ -13,9 +13,11 @@ import pytest
 
 from configs import tiny_images
 import csvae_jax
+from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
 from csvae_jax import manipulate
+from csvae_jax import switch_points
 from csvae_jax import trainer
 from file_snapshot import snapshot
 
@@ -38,6 +40,7 @@ print("edited", on.shape, grid.shape)
 """
 
 
+@pytest.mark.install  # about 25 s more than the model alone: `-m "not install"` leaves it out
 def test_a_fresh_venv_without_tensorflow_installs_the_package_and_edits_a_copied_workdir(
     tmp_path):
   source, venv = tmp_path / "source", tmp_path / "venv"
@@ -80,8 +83,14 @@ def test_a_fresh_venv_without_tensorflow_installs_the_package_and_edits_a_copied
   assert "edited (4, 32, 32, 3) (9, 4, 32, 32, 3)" in edit.stdout
   assert not (tmp_path / "data").exists()
   assert snapshot(str(tmp_path / "copy")) == before
-  # The console scripts: editing runs; training says which install it needs.
-  assert "--attribute" in run(str(venv / "bin" / "csvae-edit"), "--help").stdout
+  # The console scripts: editing parses its flags before it loads anything, so a bad --labels
+  # ends it at once, with one line and exit code 2; training says which install it needs.
+  edit = run(str(venv / "bin" / "csvae-edit"), "--workdir", str(tmp_path / "copy"), "--image",
+             "face.png", "--attribute", "Eyeglasses", "--labels", "Eyeglasses=yes")
+  assert edit.returncode == 2
+  assert edit.stderr.splitlines() == [
+      "Error: --labels Eyeglasses=yes: give each label as name=0 or name=1, e.g. --labels "
+      "Eyeglasses=0. (--verbosity=1 shows the traceback)"]
   train = run(str(venv / "bin" / "csvae-train"), "--help")
   assert train.returncode == 2
   assert "which the core install leaves out: pip install 'csvae_jax[data]'" in train.stderr
@@ -92,9 +101,11 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   trainer.train_and_evaluate(config, workdir)
   model = csvae_jax.load(workdir)
   stored = manipulate.switch_points(model)
-  assert stored == manipulate.compute_switch_points(
-      model, data_lib.load_dataset(config.data).splits, config.eval.probe_max_train)
-  assert stored["step"] == 400 and np.array(stored["z_mean"]).shape == (1, 2, 2)
+  splits = data_lib.load_dataset(config.data).splits
+  assert stored.to_json() == switch_points.compute(
+      model.encode, model.spec, splits, config.eval.probe_max_train, model.step).to_json()
+  assert stored.step == 400 and stored.z_mean.shape == (1, 2, 2)
+  assert stored.w_present.shape == (1, 2) and stored.w_splits == ("test",)
   # eval.py takes the checkpoint's config, or one that differs only in its eval settings.
   config.model.z_dim = 3
   with pytest.raises(ValueError, match=r"(?s)model.z_dim: checkpoint 2, config 3.*Leave out "
@@ -107,8 +118,10 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   for step in ("200", "400"):
     shutil.rmtree(tmp_path / "run" / "checkpoints" / step / "switch_points")
   old = csvae_jax.load(workdir)
-  with pytest.raises(ValueError, match=f"no stored switch points.*python eval.py --workdir "
-                                       f"{workdir}"):
+  with pytest.raises(ValueError, match=f"no stored switch points.*python "
+                                       f"scripts/add_switch_points.py --workdir {workdir}"):
     csvae_jax.switch_attribute(old, np.zeros((1, 3)), np.zeros((1, 1)), 0)
-  evaluate.evaluate(None, workdir)
-  assert manipulate.switch_points(csvae_jax.load(workdir)) == stored
+  assert evaluate.evaluate(None, workdir)["step"] == 400  # computes them for itself
+  checkpoint.add_switch_points(workdir, 400, switch_points.compute(
+      old.encode, old.spec, splits, old.config.eval.probe_max_train, old.step))
+  assert manipulate.switch_points(csvae_jax.load(workdir)).to_json() == stored.to_json()

@@ -73,7 +73,7 @@ def test_vae_scales_its_mean_shift(trained):
   np.testing.assert_allclose(edited[0], model.reconstruct(x, y), atol=1e-5)  # t = 0: no shift
   np.testing.assert_allclose(edited[1], csvae_jax.switch_attribute(model, x, y, "Eyeglasses"),
                              atol=1e-5)  # t = 1: the default
-  points = manipulate.switch_points(model)["z_mean"][0]  # Eyeglasses: [2, Dz]
+  points = manipulate.switch_points(model).z_mean[0]  # Eyeglasses: [2, Dz]
   z = model.encode(x, y)["z_mu"] + 2.0 * (np.array(points[1]) - np.array(points)[
       y[:, 0].astype(int)])
   np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, 0, point=2.0),
@@ -112,7 +112,7 @@ def test_csvae_decodes_with_w_j_set_to_the_point(trained):
   x, y = _float_split(trained)
   latents = model.encode(x, y)
   w = latents["w_mu"].reshape(len(x), 3, 2)
-  default = np.array(manipulate.switch_points(model)["w_present"][0], np.float32)
+  default = manipulate.switch_points(model).w_present[0]
   absent = model.spec.w_absent_mean
   def decoded_with(w_new):
     return model.decode(latents["z_mu"], w=w_new.reshape(len(x), 6))
@@ -134,7 +134,7 @@ def test_vae_exclusive_switch_shifts_from_the_mean_of_the_class(trained):
   model = trained[0]["vae"]
   x, y = _float_split(trained)
   y[:, :] = np.eye(3, dtype=np.float32)[np.arange(len(y)) % 3]  # one class per face
-  z_mean = np.array(manipulate.switch_points(model)["z_mean"], np.float32)  # [k, 2, Dz]
+  z_mean = manipulate.switch_points(model).z_mean  # [k, 2, Dz]
   shift = z_mean[2, 1] - z_mean[y.argmax(1), 1]  # to Smiling's mean from each face's class mean
   expected = model.decode(model.encode(x, y)["z_mu"] + 1.5 * shift)
   np.testing.assert_allclose(
@@ -152,9 +152,8 @@ def test_kinds_figure_shows_every_kind(trained, tmp_path):
 def test_default_points_come_with_the_checkpoint(trained):
   model = trained[0]["csvae"]
   points = manipulate.switch_points(model)
-  assert points["step"] == model.step and len(points["w_present"]) == 3
-  assert np.array(points["z_mean"]).shape == (3, 2, 4)
-  assert not os.path.exists(os.path.join(model.workdir, "switch_points.json"))
+  assert points.step == model.step and points.w_present.shape == (3, 2)
+  assert points.z_mean.shape == (3, 2, 4) and points.w_splits == ("validation",) * 3
 
 
 def test_unknown_attribute_lists_the_valid_ones(trained):
