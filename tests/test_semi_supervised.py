@@ -9,9 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import csvae_jax
+from csvae_jax import data as data_lib
+from csvae_jax import evaluate
 from csvae_jax import models
 from csvae_jax import steps
 from csvae_jax import train_state as train_state_lib
+from csvae_jax import trainer
 
 BETAS = {"beta_x": 2.0, "beta_z": 0.7, "beta_w": 1.3, "beta_h": 5.0, "alpha": 0.4}
 
@@ -154,3 +158,39 @@ def test_every_label_observed_is_the_supervised_objective_bit_for_bit(config, ki
   for a, b, before in zip(jax.tree.leaves(semi_shared), jax.tree.leaves(after.vae.params),
                           jax.tree.leaves(state.vae.params), strict=True):
     np.testing.assert_allclose(a - before, b - before, rtol=1e-4, atol=1e-7)
+
+
+def test_a_semi_supervised_csvae_learns_from_a_tenth_of_the_labels(config, tmp_path):
+  """The swiss roll with 90% of its labels hidden: q(y|x) learns the label far above chance, and
+  z stays free of it. With Kingma's alpha = 0.1 (the default) q(y|x)'s accuracy reaches only 0.58
+  here (the bound hardly depends on y, and its entropy term pulls q towards 1/2); alpha = 1 gives
+  0.96, alpha = 10 0.99 (seed 0, measured)."""
+  config.model.infer_labels, config.data.label_fraction = True, 0.1
+  config.train.num_steps, config.loss.alpha = 1000, 1.0
+  trainer.train_and_evaluate(config, str(tmp_path))
+  model = csvae_jax.load(str(tmp_path))
+  dataset = data_lib.load_evaluation_dataset(config.data)
+  train, test = dataset.splits["train"], dataset.splits["test"]
+  assert np.mean(model.infer_labels(test["x"]) == test["y"]) > 0.9  # chance: about 0.5
+  z_train, z_test = (model.encode(s["x"], s["y"])["z_mu"] for s in (train, test))
+  assert evaluate.probe_accuracy(z_train, train["y"][:, 0], z_test, test["y"][:, 0]) <= 0.6
+  # Edits need no label: q(y|x) supplies it.
+  np.testing.assert_allclose(csvae_jax.switch_attribute(model, test["x"][:4], None, 0),
+                             csvae_jax.switch_attribute(model, test["x"][:4],
+                                                        model.infer_labels(test["x"][:4]), 0))
+
+
+def test_a_missing_label_never_reaches_the_model(config):
+  """Two batches that differ only in the values behind their missing labels train alike, even
+  handed to the step unmasked; and the batch the step gets holds 0 for every missing label."""
+  spec, state = _state(config, "csvae", True)
+  x = jax.random.normal(jax.random.key(1), (8, 3))
+  y_mask = jnp.array([[1, 1], [0, 1], [1, 0], [0, 0]] * 2, jnp.float32)
+  step = jax.jit(functools.partial(steps.train_step, spec=spec, betas=BETAS))
+  noise = models.draw_noise(spec, jax.random.key(2), 8)
+  outs = [step(state, {"x": x, "y": y, "y_mask": y_mask}, noise)[0].vae.params
+          for y in (jnp.ones((8, 2)), y_mask)]  # hidden values 1, then 0
+  for a, b in zip(jax.tree.leaves(outs[0]), jax.tree.leaves(outs[1]), strict=True):
+    np.testing.assert_array_equal(a, b)
+  prepared = steps.prepare_batch({"x": x, "y": jnp.ones((8, 2)), "y_mask": y_mask})
+  np.testing.assert_array_equal(prepared["y"], y_mask)

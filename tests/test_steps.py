@@ -269,7 +269,8 @@ def test_w_priors_pull_each_label_to_its_own_cluster(config):
   y_j = 1 and at the absent one's (0, 0) when y_j = 0, label by label."""
   rolls = data_lib.load_dataset(config.data).splits
   splits = {name: {"x": split["x"], "y": np.stack(
-      [split["y"][:, 0], (split["x"][:, 0] > 0).astype(np.float32)], 1)}
+      [split["y"][:, 0], (split["x"][:, 0] > 0).astype(np.float32)], 1),
+                     "y_mask": np.ones((len(split["x"]), 2), np.float32)}
             for name, split in rolls.items()}
   spec, state, splits, _ = _train(config, 500, splits, label_names=("upper_half", "right"))
   test = splits["test"]
