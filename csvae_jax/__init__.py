@@ -6,7 +6,7 @@
   x_new = csvae_jax.switch_attribute(model, x, y, attribute="Eyeglasses", on=True)
 """
 
-from csvae_jax.manipulate import switch_attribute
+from csvae_jax.switching import switch_attribute
 from csvae_jax.trained_model import TrainedModel
 from csvae_jax.trained_model import load
 

@@ -1,4 +1,5 @@
-"""Edits an attribute of your own image with a trained model and writes a PNG grid.
+"""The program csvae-edit (python -m csvae_jax.edit): edits an attribute of your own image with a
+trained model and writes a PNG grid. The edits themselves are `switching.switch_attribute`.
 
   csvae-edit --workdir runs/celeba_glasses --image photo.jpg --attribute Eyeglasses --out edits.png
   python -m csvae_jax.edit --workdir runs/celeba_glasses --image photo.jpg --attribute Eyeglasses \\
@@ -25,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from csvae_jax import console
-from csvae_jax import manipulate
+from csvae_jax import switching
 from csvae_jax import plots
 from csvae_jax import trained_model
 
@@ -34,17 +35,18 @@ flags.DEFINE_string("image", None, "The image to edit (JPEG or PNG).")
 flags.DEFINE_string("attribute", None, "The attribute to switch, e.g. Eyeglasses.")
 flags.DEFINE_bool("off", False, "Switch the attribute off instead of on.")
 flags.DEFINE_integer("grid", 5, "Points per side of the W grid (CSVAE) or values of p (CondVAE).")
-flags.DEFINE_list("labels", [], "The image's labels as name=0|1 (default: the attribute's opposite "
-                  "of the target, the others 0).")
+flags.DEFINE_list("labels", [], "The image's labels as name=0|1. The others: q(y|x)'s for a model "
+                  "that infers labels (config.model.infer_labels); else the attribute's opposite "
+                  "of the target, the rest 0.")
 flags.DEFINE_string("out", "edits.png", "Output PNG.")
 flags.mark_flags_as_required(["workdir", "image", "attribute"])
 FLAGS = flags.FLAGS
 
 
 def read_image(path: str, model: trained_model.TrainedModel) -> np.ndarray:
-  """The image at `path` as the model's input: uint8 [*x_shape] (`manipulate.prepare_photo`)."""
+  """The image at `path` as the model's input: uint8 [*x_shape] (`switching.prepare_photo`)."""
   image = np.asarray(Image.open(path).convert("RGB" if model.spec.x_shape[-1] == 3 else "L"))
-  return manipulate.prepare_photo(image, model, name=path)
+  return switching.prepare_photo(image, model, name=path)
 
 
 def parse_labels(items: list[str]) -> dict[str, float]:
@@ -73,19 +75,22 @@ def main(argv):
     raise ValueError(f"{FLAGS.workdir} holds a model of vectors {list(model.spec.x_shape)}, not of "
                      "images: give the workdir of a model trained on images.")
   x = read_image(FLAGS.image, model)
-  j = manipulate.attribute_index(model, FLAGS.attribute)
-  y = np.zeros(model.spec.num_labels, np.float32)
-  y[j] = float(FLAGS.off)
+  j = switching.attribute_index(model, FLAGS.attribute)
+  if model.spec.infer_labels:
+    y = model.infer_labels(x)[0]
+  else:
+    y = np.zeros(model.spec.num_labels, np.float32)
+    y[j] = float(FLAGS.off)
   for name, value in labels.items():
-    y[manipulate.attribute_index(model, name)] = value
+    y[switching.attribute_index(model, name)] = value
   on = not FLAGS.off
   if model.spec.has_w and FLAGS.grid > 1 and on:
-    points = manipulate.w_grid(model, FLAGS.grid)
+    points = switching.w_grid(model, FLAGS.grid)
   elif model.spec.decodes_y and FLAGS.grid > 1 and on:
-    points = np.linspace(*manipulate.P_RANGE, FLAGS.grid, dtype=np.float32)
+    points = np.linspace(*switching.P_RANGE, FLAGS.grid, dtype=np.float32)
   else:
     points = None
-  edits = manipulate.switch_attribute(model, x, y, j, on=on, point=points)
+  edits = switching.switch_attribute(model, x, y, j, on=on, point=points)
   edits = edits if points is not None else edits[None]
   recon = np.round(model.reconstruct(x, y)[0] * 255).astype(np.uint8)
   if model.spec.has_w and points is not None:

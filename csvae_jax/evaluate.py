@@ -19,8 +19,8 @@ from sklearn import preprocessing
 from csvae_jax import checkpoint
 from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
-from csvae_jax import figures
-from csvae_jax import manipulate
+from csvae_jax import paper_figures
+from csvae_jax import switching
 from csvae_jax import paths
 from csvae_jax import plots
 from csvae_jax import table_markdown
@@ -100,7 +100,7 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
           "search_split": search_name, "classifier": clf.metrics}
   start = time.perf_counter()
   def reconstruct(x, y):
-    return manipulate.to_uint8(model.reconstruct(x, y))
+    return switching.to_uint8(model.reconstruct(x, y))
   suffix = _suffix(split)
   out = {"table1": {**meta, **tables.method1(clf, scored, edit, config.eval.max_examples,
                                              reconstruct, model, search)}}
@@ -131,7 +131,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   (`metrics_validation.json`) and a figure: `workdir/eval/latent_projections.png` for
   3-D data (the paper's Figure 2), `workdir/eval/reconstructions.png` for images. Image models
   also get the paper's tables (`write_tables`; the classifier kept in `classifier_dir`, by default
-  `workdir/classifier`) and, for CSVAE, the style figures of `figures.style_figures`.
+  `workdir/classifier`) and, for CSVAE, the style figures of `paper_figures.style_figures`.
 
   Metrics on `split`: `recon_mse` (mean over coordinates, data units), `relative_recon_mse`
   (per-coordinate MSE over the data's per-coordinate variance, averaged), `z_label_probe_accuracy`,
@@ -210,7 +210,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
                                x_flat[:32].reshape(-1, *model.spec.x_shape),
                                x_hat[:32].reshape(-1, *model.spec.x_shape), title)
     if model.spec.has_w and split == "test":
-      figures.style_figures(model, test, out_dir)
+      paper_figures.style_figures(model, test, out_dir)
     write_tables(config, model, dataset, out_dir,
                  classifier_dir or os.path.join(workdir, "classifier"), split)
   elif x_flat.shape[1] == 3:

@@ -1,4 +1,5 @@
-"""Figures, saved as PNG (matplotlib's Agg backend: no display needed).
+"""Arrays drawn as PNG files: image grids (Pillow) and plots (matplotlib's Agg backend: no display
+needed). It knows no model: `paper_figures` composes the paper's figures from edits.
 
 matplotlib is imported by the first figure drawn, not with this module: image grids are written
 with Pillow, so editing (`python -m csvae_jax.edit`) needs no matplotlib.

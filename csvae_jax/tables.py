@@ -6,7 +6,7 @@
   identity with and without the attribute, the point p_j chosen on a search split.
 - `style_coverage`: how many of the generator's styles of an attribute a model's edits reach.
 
-Every function takes an `edit(x, y, j, on, point)` (default: `manipulate.switch_attribute`), so the
+Every function takes an `edit(x, y, j, on, point)` (default: `switching.switch_attribute`), so the
 numbers are those of the edits and nothing else. A table is scored on one split and makes its
 choices on another (`evaluate.write_tables`: test scored, validation searched; or validation
 scored, train searched, for choosing settings). Images are uint8 [N, H, W, C] throughout; MSEs are
@@ -20,7 +20,7 @@ import numpy as np
 
 from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
-from csvae_jax import manipulate
+from csvae_jax import switching
 from csvae_jax import trained_model
 
 # edit(x uint8 [B, ...], y [B, k], attribute index, on, point or batch of points or None)
@@ -31,8 +31,8 @@ Reconstruct = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Split = dict[str, np.ndarray]
 
 # The searched range of the baselines' p and the VAE's t: [0, 6] (switching off: [-5, 1]), as
-# wide as CSVAE's W grid (`manipulate.w_grid`: 3 +- 3), in steps of 0.25; it widens where the best
-# point lies on its edge. The paper's [0, 3] (`manipulate.P_RANGE`) is for pictures only.
+# wide as CSVAE's W grid (`switching.w_grid`: 3 +- 3), in steps of 0.25; it widens where the best
+# point lies on its edge. The paper's [0, 3] (`switching.P_RANGE`) is for pictures only.
 SEARCH_SPAN = 6.0
 SEARCH_STEPS_PER_UNIT = 4
 MAX_WIDENINGS = 2  # each doubles the span
@@ -89,7 +89,7 @@ def switches(label_names, exclusive: bool) -> list[Switch]:
 def model_edit(model: trained_model.TrainedModel, exclusive: bool) -> Edit:
   """The G_ij of `model` (paper 4.3) as an `Edit`."""
   def edit(x, y, j, on, point=None):
-    return manipulate.switch_attribute(model, x, y, j, on=on, point=point, exclusive=exclusive)
+    return switching.switch_attribute(model, x, y, j, on=on, point=point, exclusive=exclusive)
   return edit
 
 
@@ -116,8 +116,8 @@ def w_points(model: trained_model.TrainedModel, j: int, centre: np.ndarray, spli
   """A 5x5 set of points of W_j around `centre` [Dw], `span` wide: a grid for dw = 2, principal
   directions of W_j's posterior on `split` otherwise. Returns float32 [25, Dw]."""
   if model.spec.w_dim == 2:
-    return manipulate.w_grid(model, 5, span / 2, centre=centre)
-  points = manipulate.principal_points(model, j, split["x"][:1024], split["y"][:1024], 2,
+    return switching.w_grid(model, 5, span / 2, centre=centre)
+  points = switching.principal_points(model, j, split["x"][:1024], split["y"][:1024], 2,
                                        (-2, -1, 0, 1, 2))
   return centre + (points - points.mean(0)) * (span / SEARCH_SPAN)
 
@@ -141,7 +141,7 @@ def candidate_points(model: trained_model.TrainedModel, switch: Switch, split: S
   j, dw = switch.j, spec.w_dim
   if switch.on:
     centre = np.full(dw, spec.w_present_mean, np.float32)
-    extra = manipulate.switch_points(model).w_present[j]
+    extra = switching.switch_points(model).w_present[j]
   else:
     centre = np.full(dw, spec.w_absent_mean, np.float32)
     absent = np.flatnonzero(split["y"][:, j] == 0)[:1024]

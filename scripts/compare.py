@@ -35,7 +35,7 @@ from ml_collections import config_flags
 from csvae_jax import console
 from csvae_jax import data as data_lib
 from csvae_jax import experiment
-from csvae_jax import figures
+from csvae_jax import paper_figures
 from csvae_jax import models
 from csvae_jax import paths
 from csvae_jax import summary
@@ -102,7 +102,7 @@ def main(argv):
         first_models[kind] = trained_model.load(workdir)
 
   for attribute in dataset.label_names:
-    figures.kinds_figure(first_models, dataset.splits[f.split], attribute,
+    paper_figures.kinds_figure(first_models, dataset.splits[f.split], attribute,
                          os.path.join(root, f"kinds_{attribute}.png"))
   # Every finished run in the workdir, so that kinds run on different seeds by several
   # invocations (more seeds for some kinds) are summarised together.

@@ -35,7 +35,7 @@ from csvae_jax import classifier as classifier_lib
 from csvae_jax import console
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
-from csvae_jax import manipulate
+from csvae_jax import switching
 from csvae_jax import paths
 from csvae_jax import tables
 
@@ -61,7 +61,7 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
     best, _, _ = tables.best_point(model, edit, switch, search, search_pairs)
     at_default, at_best = edit(x1, y1, switch.j, switch.on, None), edit(
         x1, y1, switch.j, switch.on, best)
-    redraw = lambda x, y: manipulate.to_uint8(model.reconstruct(x, y))
+    redraw = lambda x, y: switching.to_uint8(model.reconstruct(x, y))
     row = {**switch.public, "pairs": int(len(idx)), "best_point": np.asarray(best).tolist(),
            "target_changed_default": float(tables.mse(targets, at_default).mean()),
            "target_changed_best": float(tables.mse(targets, at_best).mean()),

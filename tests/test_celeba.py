@@ -460,7 +460,7 @@ def test_the_celeba_config_trains_on_the_fixture_and_edits_a_photo(prepared, tmp
   from configs import celeba_glasses  # pylint: disable=g-import-not-at-top
   import csvae_jax  # pylint: disable=g-import-not-at-top
   from csvae_jax import trainer  # pylint: disable=g-import-not-at-top
-  from csvae_jax import manipulate  # pylint: disable=g-import-not-at-top
+  from csvae_jax import switching  # pylint: disable=g-import-not-at-top
   config = celeba_glasses.get_config()
   config.data.manual_dir = prepared["folder"]
   config.data.data_dir = prepared["data_dir"]  # the subset prepared from that folder above
@@ -472,7 +472,7 @@ def test_the_celeba_config_trains_on_the_fixture_and_edits_a_photo(prepared, tmp
   assert model.spec.x_shape == (64, 64, 3) and model.spec.w_prior_centred
   photo = np.asarray(Image.open(io.BytesIO(celeba_fixtures.write_jpeg(np.random.default_rng(1)))))
   assert photo.shape == celeba.ALIGNED_SHAPE
-  image = manipulate.prepare_photo(photo, model)
+  image = switching.prepare_photo(photo, model)
   np.testing.assert_array_equal(image, celeba.preprocess_image(photo))  # the training crop
   edited = csvae_jax.switch_attribute(model, image, np.zeros(1), "Eyeglasses")
   assert edited.shape == (64, 64, 3) and edited.dtype == np.uint8

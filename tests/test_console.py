@@ -17,7 +17,7 @@ from configs import tiny_images
 from csvae_jax import checkpoint
 from csvae_jax import console
 from csvae_jax import data as data_lib
-from csvae_jax import manipulate
+from csvae_jax import switching
 from csvae_jax import models
 from csvae_jax import trained_model
 from csvae_jax import trainer
@@ -73,7 +73,7 @@ USER_ERRORS = {
     "data not configured": (lambda tmp_path: _celeba(tmp_path, ""),
                             r"config.data.manual_dir is empty: pass --config.data.manual_dir="),
     "malformed data": (_malformed_celeba, r"list_attr_celeba.txt line 4: value '0' is not 1 or -1"),
-    "unknown attribute": (lambda tmp_path: manipulate.attribute_index(_model(), "Glasses"),
+    "unknown attribute": (lambda tmp_path: switching.attribute_index(_model(), "Glasses"),
                           r"Unknown attribute 'Glasses'; this model knows Eyeglasses, Facial_Hair"),
     "incompatible checkpoint": (_incompatible_checkpoint,
                                 r"different config: model.z_dim: checkpoint 3, config 2; Use the "
@@ -118,14 +118,14 @@ def test_bad_input_exits_2_with_one_line_naming_it(name, tmp_path, capsys):
 def test_verbosity_1_keeps_the_traceback(monkeypatch):
   monkeypatch.setattr(flags.FLAGS["verbosity"], "value", 1)
   main = console.exit_on_user_error(
-      lambda argv: manipulate.attribute_index(_model(), "Glasses"))
+      lambda argv: switching.attribute_index(_model(), "Glasses"))
   with pytest.raises(ValueError, match="Unknown attribute 'Glasses'"):
     main(["program"])
 
 
 @pytest.mark.parametrize("bug", [
     # A ValueError of a line of the package that is no `raise`: a vector model given a photo.
-    lambda: manipulate.prepare_photo(np.zeros((8, 8, 3), np.uint8), _model(x_shape=(3,))),
+    lambda: switching.prepare_photo(np.zeros((8, 8, 3), np.uint8), _model(x_shape=(3,))),
     # One raised inside another library.
     lambda: np.zeros(3).reshape(2),
     lambda: {}["key"],

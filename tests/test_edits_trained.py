@@ -12,7 +12,7 @@ from sklearn import linear_model
 from configs import tiny_images
 import csvae_jax
 from csvae_jax import data as data_lib
-from csvae_jax import manipulate
+from csvae_jax import switching
 from csvae_jax import trainer
 from csvae_jax.data import procedural
 
@@ -101,7 +101,7 @@ def test_points_of_w_give_different_ground_truth_styles(trained, name):
   assert style_accuracy > 0.9 and present_accuracy > 0.95, (style_accuracy, present_accuracy)
 
   faces = np.flatnonzero(split["y"][:, j] == 0)[:32]
-  grid = manipulate.w_grid(model, 5)
+  grid = switching.w_grid(model, 5)
   edits = csvae_jax.switch_attribute(model, split["x"][faces], split["y"][faces], name,
                                      point=grid)  # [25, 32, S, S, 3]
   # Points whose edits mostly lack the attribute would get a style from a probe that never saw

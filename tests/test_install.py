@@ -16,7 +16,7 @@ import csvae_jax
 from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
-from csvae_jax import manipulate
+from csvae_jax import switching
 from csvae_jax import switch_points
 from csvae_jax import trainer
 from file_snapshot import snapshot
@@ -34,7 +34,7 @@ model = csvae_jax.load(sys.argv[1])
 faces = procedural.make_split(4, seed=1, image_size=32)
 on = csvae_jax.switch_attribute(model, faces["x"], faces["y"], "Eyeglasses")
 grid = csvae_jax.switch_attribute(model, faces["x"], faces["y"], "Smiling",
-                                  point=csvae_jax.manipulate.w_grid(model, 3))
+                                  point=csvae_jax.switching.w_grid(model, 3))
 assert on.shape == (4, 32, 32, 3) and on.dtype == np.uint8 and grid.shape == (9, 4, 32, 32, 3)
 print("edited", on.shape, grid.shape)
 """
@@ -100,7 +100,7 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   workdir = str(tmp_path / "run")
   trainer.train_and_evaluate(config, workdir)
   model = csvae_jax.load(workdir)
-  stored = manipulate.switch_points(model)
+  stored = switching.switch_points(model)
   splits = data_lib.load_dataset(config.data).splits
   assert stored.to_json() == switch_points.compute(
       model.encode, model.spec, splits, config.eval.probe_max_train, model.step).to_json()
@@ -124,4 +124,4 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   assert evaluate.evaluate(None, workdir)["step"] == 400  # computes them for itself
   checkpoint.add_switch_points(workdir, 400, switch_points.compute(
       old.encode, old.spec, splits, old.config.eval.probe_max_train, old.step))
-  assert manipulate.switch_points(csvae_jax.load(workdir)).to_json() == stored.to_json()
+  assert switching.switch_points(csvae_jax.load(workdir)).to_json() == stored.to_json()

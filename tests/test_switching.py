@@ -7,8 +7,8 @@ import pytest
 
 from configs import tiny_images
 import csvae_jax
-from csvae_jax import figures
-from csvae_jax import manipulate
+from csvae_jax import paper_figures
+from csvae_jax import switching
 from csvae_jax import models
 from csvae_jax import trainer
 from csvae_jax.data import procedural
@@ -17,7 +17,7 @@ from csvae_jax.data import procedural
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   """{kind: TrainedModel} after 20 steps on 32x32 procedural faces, plus a test split."""
-  root = tmp_path_factory.mktemp("manipulate")
+  root = tmp_path_factory.mktemp("switching")
   out = {}
   for kind in models.KINDS:
     config = tiny_images.get_config()
@@ -73,7 +73,7 @@ def test_vae_scales_its_mean_shift(trained):
   np.testing.assert_allclose(edited[0], model.reconstruct(x, y), atol=1e-5)  # t = 0: no shift
   np.testing.assert_allclose(edited[1], csvae_jax.switch_attribute(model, x, y, "Eyeglasses"),
                              atol=1e-5)  # t = 1: the default
-  points = manipulate.switch_points(model).z_mean[0]  # Eyeglasses: [2, Dz]
+  points = switching.switch_points(model).z_mean[0]  # Eyeglasses: [2, Dz]
   z = model.encode(x, y)["z_mu"] + 2.0 * (np.array(points[1]) - np.array(points)[
       y[:, 0].astype(int)])
   np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, 0, point=2.0),
@@ -112,7 +112,7 @@ def test_csvae_decodes_with_w_j_set_to_the_point(trained):
   x, y = _float_split(trained)
   latents = model.encode(x, y)
   w = latents["w_mu"].reshape(len(x), 3, 2)
-  default = manipulate.switch_points(model).w_present[0]
+  default = switching.switch_points(model).w_present[0]
   absent = model.spec.w_absent_mean
   def decoded_with(w_new):
     return model.decode(latents["z_mu"], w=w_new.reshape(len(x), 6))
@@ -134,7 +134,7 @@ def test_vae_exclusive_switch_shifts_from_the_mean_of_the_class(trained):
   model = trained[0]["vae"]
   x, y = _float_split(trained)
   y[:, :] = np.eye(3, dtype=np.float32)[np.arange(len(y)) % 3]  # one class per face
-  z_mean = manipulate.switch_points(model).z_mean  # [k, 2, Dz]
+  z_mean = switching.switch_points(model).z_mean  # [k, 2, Dz]
   shift = z_mean[2, 1] - z_mean[y.argmax(1), 1]  # to Smiling's mean from each face's class mean
   expected = model.decode(model.encode(x, y)["z_mu"] + 1.5 * shift)
   np.testing.assert_allclose(
@@ -144,14 +144,14 @@ def test_vae_exclusive_switch_shifts_from_the_mean_of_the_class(trained):
 
 def test_kinds_figure_shows_every_kind(trained, tmp_path):
   models_by_kind, split = trained
-  figures.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "kinds.png"),
+  paper_figures.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "kinds.png"),
                           num_points=3)
   assert (tmp_path / "kinds.png").stat().st_size > 10_000
 
 
 def test_default_points_come_with_the_checkpoint(trained):
   model = trained[0]["csvae"]
-  points = manipulate.switch_points(model)
+  points = switching.switch_points(model)
   assert points.step == model.step and points.w_present.shape == (3, 2)
   assert points.z_mean.shape == (3, 2, 4) and points.w_splits == ("validation",) * 3
 
