@@ -84,6 +84,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict()
   config.eval.probe_max_train = 10_000   # Training-set latent means used to fit the probes.
   config.eval.max_examples = 2_000       # Held-out examples of the periodic eval during training.
+  # The tables of image models: examples per switch choosing Method 1's best point, pairs per
+  # switch choosing Method 2's point and pairs per switch it scores.
+  config.eval.search_examples = 256
+  config.eval.search_pairs = 128
+  config.eval.pairs = 256
   # The attribute classifier of Method 1 (images only): trained once, kept beside the model.
   config.eval.classifier_channels = (16, 32, 64, 128)
   config.eval.classifier_steps = 1_000

@@ -17,5 +17,6 @@ def get_config():
   for player in ("vae", "adversary"):  # image_base's 500 warmup steps would leave it untrained
     config.optim[player].warmup_steps = 5
   config.eval.probe_max_train = 128
+  config.eval.search_examples = config.eval.search_pairs = config.eval.pairs = 32
   config.eval.classifier_channels, config.eval.classifier_steps = (8, 16), 50
   return config

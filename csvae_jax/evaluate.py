@@ -102,12 +102,17 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
   def reconstruct(x, y):
     return switching.to_uint8(model.reconstruct(x, y))
   suffix = _suffix(split)
+  # Configs saved before these fields existed evaluated with these values.
+  sizes = {k: config.eval.get(k, v) for k, v in (("search_examples", 256), ("search_pairs", 128),
+                                                 ("pairs", 256))}
   out = {"table1": {**meta, **tables.method1(clf, scored, edit, config.eval.max_examples,
-                                             reconstruct, model, search)}}
+                                             reconstruct, model, search,
+                                             sizes["search_examples"])}}
   logging.info("Table 1 (Method 1) done in %.0f s.", time.perf_counter() - start)
   _write(out_dir, "table1" + suffix, out["table1"], table_markdown.table1(out["table1"]))
   if tables.has_identities(scored, traits) and tables.has_identities(search, traits):
-    out["table2"] = {**meta, **tables.method2(model, search, scored, traits, edit)}
+    out["table2"] = {**meta, **tables.method2(model, search, scored, traits, edit, sizes["pairs"],
+                                              sizes["search_pairs"])}
     _write(out_dir, "table2" + suffix, out["table2"], table_markdown.table2(out["table2"]))
     logging.info("Table 2 (Method 2) done, %.0f s so far.", time.perf_counter() - start)
   if clf.net.num_styles:

@@ -36,7 +36,6 @@ Split = dict[str, np.ndarray]
 SEARCH_SPAN = 6.0
 SEARCH_STEPS_PER_UNIT = 4
 MAX_WIDENINGS = 2  # each doubles the span
-METHOD1_SEARCH_EXAMPLES = 256  # search-split examples per switch that choose Method 1's best point
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,10 +165,10 @@ def _kept(predicted: np.ndarray, before: np.ndarray, j: int) -> np.ndarray:
 
 
 def _clean_share(clf: classifier_lib.TrainedClassifier, edit: Edit, switch: Switch,
-                 split: Split, points: np.ndarray) -> np.ndarray:
-  """[P]: per point, the share of `split`'s examples (up to METHOD1_SEARCH_EXAMPLES) whose edit C
-  assigns the target with every other label read as before (exclusive labels: the target only)."""
-  idx = switch.sources(split["y"])[:METHOD1_SEARCH_EXAMPLES]
+                 split: Split, points: np.ndarray, max_examples: int) -> np.ndarray:
+  """[P]: per point, the share of `split`'s examples (up to `max_examples`) whose edit C assigns
+  the target with every other label read as before (exclusive labels: the target only)."""
+  idx = switch.sources(split["y"])[:max_examples]
   x, y = split["x"][idx], split["y"][idx]
   edited = edit(x, y, switch.j, switch.on, points)  # [P, N, ...]
   predicted = clf.predicted_labels(edited.reshape(-1, *edited.shape[2:]))
@@ -205,15 +204,16 @@ def _means(rows: list[dict], key: str, exclusive: bool) -> dict[str, float]:
 def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
             max_examples: int = 1024, reconstruct: Optional[Reconstruct] = None,
             model: Optional[trained_model.TrainedModel] = None,
-            search: Optional[Split] = None) -> dict[str, Any]:
+            search: Optional[Split] = None, max_search_examples: int = 256) -> dict[str, Any]:
   """Table 1: per switch, the share of edited images of `split` that C assigns the target
   ("accuracy") at the paper's point (the edit's default), beside the share of the unedited ones it
   already does ("unedited"). With independent labels also "others_kept": the share of edited
   images whose other labels C reads as it read them before the edit.
 
   With `model` and `search`, a second row per switch: the model's own best point, the
-  `candidate_points` point whose edits of `search` C most often reads as switched with every other
-  label kept ("best_point", "accuracy_at_best", "others_kept_at_best").
+  `candidate_points` point whose edits of (up to `max_search_examples` per switch of) `search` C
+  most often reads as switched with every other label kept ("best_point", "accuracy_at_best",
+  "others_kept_at_best").
 
   With `reconstruct`, "reconstruction_keeps_target": the share of `split`'s images that already
   have the target whose reconstruction C still assigns the target. It measures how faithfully the
@@ -234,7 +234,8 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
            **_scores(clf, edit, switch, split, idx, None)}
     if model is not None and search is not None and len(switch.sources(search["y"])):
       points = candidate_points(model, switch, search).points
-      best = points[int(np.argmax(_clean_share(clf, edit, switch, search, points)))]
+      best = points[int(np.argmax(_clean_share(clf, edit, switch, search, points,
+                                               max_search_examples)))]
       at_best = _scores(clf, edit, switch, split, idx, best)
       out["best_point"] = np.asarray(best).tolist()
       out.update({f"{k}_at_best": v for k, v in at_best.items() if k != "unedited"})

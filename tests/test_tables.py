@@ -177,7 +177,10 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
                                      split="validation")
   assert (root / "table1_validation.json").exists() and (root / "styles_validation.json").exists()
   assert validation["table2"]["search_split"] == "train"
-  assert validation["table2"]["rows"][0]["pairs"] != out["table2"]["rows"][0]["pairs"]
+  assert (validation["table2"]["rows"][0]["target_original"]
+          != out["table2"]["rows"][0]["target_original"])  # other faces
+  assert validation["table1"]["rows"][0]["examples"] == np.sum(
+      dataset.splits["validation"]["y"][:, 0] == 1)
   both = summary.summarise({"csvae": {0: out, 1: validation}})
   assert both["kinds"]["csvae"]["Method 1"]["values"] == [
       table1["mean_accuracy"], validation["table1"]["mean_accuracy"]]
