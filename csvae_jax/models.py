@@ -187,7 +187,9 @@ class LabelEncoder(nn.Module):
 class GaussianEncoder(nn.Module):
   """q(latent | x[, y]), a diagonal Gaussian: x [B, *x_shape] (+ y [B, k]) -> (mu, logvar) [B, out_dim].
 
-  Images pass a `ConvTrunk` first; y, when given, joins after it (concatenated features).
+  Images pass a `ConvTrunk` first; y, when given, joins after it (concatenated features). The two
+  halves also run apart: `stage="trunk"` gives the features of x [B, F] (x itself for vectors),
+  which do not depend on y, and `stage="head"` takes them in place of x.
   """
   hidden: Sequence[int]
   conv_channels: Sequence[int]
@@ -195,8 +197,11 @@ class GaussianEncoder(nn.Module):
   dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, x: jax.Array, y: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
-    h = ConvTrunk(self.conv_channels, self.dtype)(x) if x.ndim == 4 else x
+  def __call__(self, x: jax.Array, y: Optional[jax.Array] = None, stage: str = "all"):
+    h = x if stage == "head" else (ConvTrunk(self.conv_channels, self.dtype)(x) if x.ndim == 4
+                                   else x)
+    if stage == "trunk":
+      return h
     if y is not None:
       h = jnp.concatenate([h.astype(jnp.float32), y], axis=-1)
     out = MLP(self.hidden, 2 * self.out_dim, self.dtype)(h)
@@ -267,17 +272,30 @@ class LatentModel(nn.Module):
     """q(y | x) (`spec.infer_labels`): x [B, *x_shape] in data units -> logits [B, k]."""
     return self.label_encoder(self._standardise(x))
 
+  def features(self, x: jax.Array) -> dict[str, jax.Array]:
+    """What the encoders compute of x before y joins: {"z": [B, F]} (+ {"w": [B, F]}), the conv
+    trunks' outputs (x standardised, for vectors). x: [B, *x_shape] in data units."""
+    h = self._standardise(x)
+    out = {"z": self.encoder_z(h, stage="trunk")}
+    if self.spec.has_w:
+      out["w"] = self.encoder_w(h, stage="trunk")
+    return out
+
   def encode(self, x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
     """Posterior parameters: {"z_mu", "z_logvar": [B, Dz]} (+ {"w_mu", "w_logvar": [B, k*Dw]}).
 
     Args:
       x: [B, *x_shape] in data units (images in [0, 1]). y: [B, k] labels in {0, 1}.
     """
-    h = self._standardise(x)
-    z_mu, z_logvar = self.encoder_z(h, y if self.spec.encodes_y else None)
+    return self.encode_features(self.features(x), y)
+
+  def encode_features(self, features: dict[str, jax.Array], y: jax.Array) -> dict[str, jax.Array]:
+    """`encode` from x's `features`, for labels y [B, k]."""
+    z_mu, z_logvar = self.encoder_z(features["z"], y if self.spec.encodes_y else None,
+                                    stage="head")
     out = {"z_mu": z_mu, "z_logvar": z_logvar}
     if self.spec.has_w:
-      w_mu, w_logvar = self.encoder_w(h, y)
+      w_mu, w_logvar = self.encoder_w(features["w"], y, stage="head")
       if self.spec.w_prior_centred:
         # The network outputs offsets from p(w|y): an untrained encoder already puts examples
         # with the attribute in the present cluster, and KL_w starts near zero.
@@ -316,7 +334,12 @@ class LatentModel(nn.Module):
                          noise: dict[str, jax.Array]) -> ModelOutput:
     """Encodes, samples the latents and decodes: x [B, *x_shape], y [B, k] -> ModelOutput
     (without q(y|x)). noise: `draw_noise(spec, rng, B)`, the standard normal draws behind z (w)."""
-    post = self.encode(x, y)
+    return self.sample_from_features(self.features(x), y, noise)
+
+  def sample_from_features(self, features: dict[str, jax.Array], y: jax.Array,
+                           noise: dict[str, jax.Array]) -> ModelOutput:
+    """`reconstruct_sample` from x's `features`: a pass for other labels y [B, k] reuses them."""
+    post = self.encode_features(features, y)
     z = reparametrize(post["z_mu"], post["z_logvar"], noise["z"])
     w = reparametrize(post["w_mu"], post["w_logvar"], noise["w"]) if self.spec.has_w else None
     x_mu, x_logvar = self.decode(z, w, y)

@@ -1,6 +1,7 @@
 """Pure train and eval steps: functions of (state, batch, noise or rng); the trainer binds and jits
 them."""
 
+import functools
 from typing import Optional
 
 import jax
@@ -97,23 +98,27 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
     return adversary.apply_fn({"params": adversary.params}, z) if adversary else None
 
   def objective(params):
-    out = model.apply({"params": params}, x, y, noise)
-    logits = adversary_logits(out.z)
     if not spec.infer_labels:
-      loss, terms = losses.vae_loss(spec, betas, out, x, y, logits)
+      out = model.apply({"params": params}, x, y, noise)
+      loss, terms = losses.vae_loss(spec, betas, out, x, y, adversary_logits(out.z))
       return loss, (terms, out)
     # Every example once per label combination (its copies side by side, with the same noise),
-    # for the bound's expectation over q(y|x) of the missing labels.
+    # for the bound's expectation over q(y|x) of the missing labels. The encoders' trunks do not
+    # depend on y: their features are computed once, for the given labels and every combination.
+    apply = functools.partial(model.apply, {"params": params})
+    features = apply(x, method=models.LatentModel.features)
+    out = apply(features, y, noise, method=models.LatentModel.sample_from_features)
+    out = out.replace(y_logits=apply(x, method=models.LatentModel.classify))
     combos = jnp.asarray(losses.label_combinations(spec.num_labels, spec.exclusive_labels))
     batch, count = x.shape[0], combos.shape[0]
     tile = lambda a: jnp.repeat(a, count, axis=0)
     y_combos = jnp.tile(combos, (batch, 1))
-    out_combos = model.apply({"params": params}, tile(x), y_combos, jax.tree.map(tile, noise),
-                             method=models.LatentModel.reconstruct_sample)
+    out_combos = apply(jax.tree.map(tile, features), y_combos, jax.tree.map(tile, noise),
+                       method=models.LatentModel.sample_from_features)
     combo_terms = losses.example_terms(spec, out_combos, tile(x), y_combos,
                                        adversary_logits(out_combos.z))
     loss, terms = losses.semi_supervised_loss(
-        spec, betas, betas["alpha"], losses.example_terms(spec, out, x, y, logits),
+        spec, betas, betas["alpha"], losses.example_terms(spec, out, x, y, adversary_logits(out.z)),
         {k: v.reshape(batch, count) for k, v in combo_terms.items()}, combos, out.y_logits, y,
         jnp.ones_like(y) if y_mask is None else y_mask)
     return loss, (terms, out)
