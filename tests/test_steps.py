@@ -284,11 +284,12 @@ def test_w_priors_pull_each_label_to_its_own_cluster(config):
 
 def test_bfloat16_training_stays_finite_and_close_to_float32(config):
   config.train.batch_size = 256
-  _, _, _, history32 = _train(config, 500)
+  _, _, _, history32 = _train(config, 300)
   config.model.compute_dtype = "bfloat16"
-  _, state, _, history16 = _train(config, 500)
+  _, state, _, history16 = _train(config, 300)
   chex.assert_tree_all_finite(state)
   assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(state.vae.params))
   for term in ("recon", "kl_z", "kl_w"):
-    # Measured: 1e-5 (recon), 0.023 (KL_z) and 5e-5 (KL_w) of the first chunk's value.
+    # Measured after 500 steps: 1e-5 (recon), 0.023 (KL_z) and 5e-5 (KL_w) of the first chunk's
+    # value; after 300: 1.5e-5, 0.0021 and 1e-4.
     assert abs(history16[-1][term] - history32[-1][term]) < 0.05 * abs(history32[0][term]), term
