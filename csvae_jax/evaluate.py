@@ -68,7 +68,7 @@ def _write(out_dir: str, name: str, table: dict, markdown: str = "") -> None:
 SEARCH_SPLIT = {"test": "validation", "validation": "train"}
 
 
-def _suffix(split: str) -> str:
+def file_suffix(split: str) -> str:
   """File-name suffix of an output scored on `split`: none for test, "_validation" otherwise."""
   return "" if split == "test" else f"_{split}"
 
@@ -101,7 +101,7 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
   start = time.perf_counter()
   def reconstruct(x, y):
     return switching.to_uint8(model.reconstruct(x, y))
-  suffix = _suffix(split)
+  suffix = file_suffix(split)
   # Configs saved before these fields existed evaluated with these values.
   sizes = {k: config.eval.get(k, v) for k, v in (("search_examples", 256), ("search_pairs", 128),
                                                  ("pairs", 256))}
@@ -207,7 +207,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
 
   out_dir = os.path.join(workdir, "eval")
   paths.resolve(out_dir).mkdir(parents=True, exist_ok=True)
-  suffix = _suffix(split)
+  suffix = file_suffix(split)
   (paths.resolve(out_dir) / f"metrics{suffix}.json").write_text(json.dumps(results, indent=2))
   title = f"{model.spec.kind} on {config.data.name}, step {model.step}, {split} split"
   if model.spec.is_image:

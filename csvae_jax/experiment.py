@@ -41,7 +41,7 @@ def with_overrides(config: ml_collections.ConfigDict,
 def _read_tables(workdir: str, split: str, step: int) -> dict[str, Any] | None:
   """The tables of `split` in workdir/eval, if they are there for `step`."""
   folder = paths.resolve(workdir) / "eval"
-  suffix = "" if split == "test" else f"_{split}"
+  suffix = evaluate.file_suffix(split)
   run = {}
   for name in TABLES:
     path = folder / f"{name}{suffix}.json"

@@ -3,8 +3,9 @@ r"""Method 1 and target-changed MSE against training steps, from the checkpoints
   python scripts/learning_curve.py --workdir runs/full_centred --kinds csvae,condvae_info --seed 0
 
 Reads `scripts/compare.py`'s layout (WORKDIR/KIND/seedS/checkpoints, WORKDIR/classifier), computes
-Tables 1 and 2 at every kept checkpoint (into KIND/seedS/eval_stepN/; the last one's are
-eval/'s), and writes WORKDIR/learning_curve.{png,json}.
+Tables 1 and 2 on `--split` (validation unless told: a curve read to choose a budget must not see
+the test faces) at every kept checkpoint (into KIND/seedS/eval_stepN/; the last one's are
+eval/'s), and writes WORKDIR/learning_curve[_validation].{png,json}.
 """
 
 import json
@@ -31,25 +32,29 @@ from csvae_jax import trained_model
 flags.DEFINE_string("workdir", None, "A scripts/compare.py workdir.")
 flags.DEFINE_list("kinds", ["csvae", "condvae_info"], "Model kinds to draw.")
 flags.DEFINE_integer("seed", 0, "The seed whose runs are drawn.")
+flags.DEFINE_enum("split", "validation", list(evaluate.SEARCH_SPLIT),
+                  "The split the tables score (their points are chosen on the one before it).")
 flags.mark_flags_as_required(["workdir"])
 
 
-def curve(root: str, kind: str, seed: int, dataset=None) -> tuple[list[dict], object]:
-  """[{"step", "method1", "target_changed"}] at each kept checkpoint of KIND/seedS."""
+def curve(root: str, kind: str, seed: int, split: str,
+          dataset=None) -> tuple[list[dict], object]:
+  """[{"step", "method1", "target_changed"}] on `split` at each kept checkpoint of KIND/seedS."""
   run = os.path.join(root, kind, f"seed{seed}")
   steps = checkpoint.make_manager(run, read_only=True).all_steps()
   points = []
   for step in sorted(steps):
     out_dir = os.path.join(run, "eval" if step == max(steps) else f"eval_step{step}")
-    if not os.path.exists(os.path.join(out_dir, "table2.json")):
+    suffix = evaluate.file_suffix(split)
+    if not os.path.exists(os.path.join(out_dir, f"table2{suffix}.json")):
       model = trained_model.load(run, step=step)
       dataset = dataset or data_lib.load_dataset(model.config.data)
       os.makedirs(out_dir, exist_ok=True)
       evaluate.write_tables(model.config, model, dataset, out_dir,
-                            os.path.join(root, "classifier"))
+                            os.path.join(root, "classifier"), split)
     tables = {}
     for name in ("table1", "table2"):
-      with open(os.path.join(out_dir, f"{name}.json")) as f:
+      with open(os.path.join(out_dir, f"{name}{suffix}.json")) as f:
         tables[name] = json.load(f)
     points.append({"step": step, "method1": tables["table1"]["mean_accuracy"],
                    "target_changed": tables["table2"]["mean"]["target_changed"]})
@@ -59,9 +64,10 @@ def curve(root: str, kind: str, seed: int, dataset=None) -> tuple[list[dict], ob
 def main(argv):
   del argv
   console.setup()
-  root, dataset, curves = flags.FLAGS.workdir, None, {}
-  for kind in flags.FLAGS.kinds:
-    curves[kind], dataset = curve(root, kind, flags.FLAGS.seed, dataset)
+  f = flags.FLAGS
+  root, dataset, curves = f.workdir, None, {}
+  for kind in f.kinds:
+    curves[kind], dataset = curve(root, kind, f.seed, f.split, dataset)
   fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
   for kind, points in curves.items():
     steps = [p["step"] for p in points]
@@ -71,11 +77,12 @@ def main(argv):
     ax.set_xlabel("training step")
     ax.set_title(title)
     ax.legend()
-  fig.suptitle(f"Seed {flags.FLAGS.seed}, {root}")
+  fig.suptitle(f"Seed {f.seed}, {f.split} split, {root}")
   fig.tight_layout()
-  fig.savefig(os.path.join(root, "learning_curve.png"), dpi=80)
-  with open(os.path.join(root, "learning_curve.json"), "w") as f:
-    json.dump(curves, f, indent=2)
+  name = os.path.join(root, "learning_curve" + evaluate.file_suffix(f.split))
+  fig.savefig(name + ".png", dpi=80)
+  with open(name + ".json", "w") as file:
+    json.dump(curves, file, indent=2)
   print(json.dumps(curves, indent=2))
 
 
