@@ -79,6 +79,21 @@ def paired(a: dict[int, float], b: dict[int, float], higher_is_better: bool) -> 
   return {**out, "mean": s["mean"], "sd": s["sd"], "t": t}
 
 
+def choose_setting(runs: dict[str, dict[str, float]]) -> str:
+  """A screen's rule: the setting with the smallest sum of its ranks on Method 1 (higher is
+  better) and on target-changed (lower is better); ties go to the lower target-changed.
+
+  Args:
+    runs: {setting: {"Method 1": value, "target-changed": value, ...}}, e.g. `figures` by name.
+  """
+  names = list(runs)
+  def ranks(key: str, higher_is_better: bool) -> dict[str, int]:
+    order = sorted(names, key=lambda n: -runs[n][key] if higher_is_better else runs[n][key])
+    return {n: order.index(n) for n in names}
+  method1, target = ranks("Method 1", True), ranks("target-changed", False)
+  return min(names, key=lambda n: (method1[n] + target[n], runs[n]["target-changed"]))
+
+
 def summarise(results: dict[str, dict[int, dict[str, Any]]],
               reference: Optional[str] = "csvae") -> dict[str, Any]:
   """Per kind, `stats` of every figure over its seeds; and `reference` (if run) paired against

@@ -54,21 +54,6 @@ def settings(config, kind: str) -> dict[str, dict]:
   return out
 
 
-def choose(runs: dict[str, dict[str, float]]) -> str:
-  """The rule: the smallest rank sum on Method 1 (higher better) and target-changed (lower
-  better), ties to the lower target-changed.
-
-  Args:
-    runs: {setting: {"Method 1": value, "target-changed": value}}.
-  """
-  names = list(runs)
-  def ranks(key, higher_is_better):
-    order = sorted(names, key=lambda n: -runs[n][key] if higher_is_better else runs[n][key])
-    return {n: order.index(n) for n in names}
-  method1, target = ranks("Method 1", True), ranks("target-changed", False)
-  return min(names, key=lambda n: (method1[n] + target[n], runs[n]["target-changed"]))
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
@@ -90,7 +75,7 @@ def main(argv):
       figures = {figure.name: value for figure, value in summary.figures(run).items()}
       out[kind][name] = {"overrides": overrides, "figures": figures, **timing}
   for kind in f.kinds:
-    chosen = choose({n: r["figures"] for n, r in out[kind].items()})
+    chosen = summary.choose_setting({n: r["figures"] for n, r in out[kind].items()})
     best[kind] = out[kind][chosen]["overrides"]
     for name, run in out[kind].items():
       cells = " | ".join(f"{run['figures'][k]:.5f}" if "target" in k else

@@ -46,3 +46,16 @@ def test_summary_pairs_csvae_with_each_kind_on_its_seeds():
   text = summary.markdown(out, {"csvae": "CSVAE", "vae": "VAE"}, "note")
   assert "| Method 1 ↑ | 0.850 ± 0.071 | 0.550 ± 0.071 |" in text
   assert "| Method 1 | VAE | +0.3000 ± 0.1414 | 2/2 | 3.00 |" in text
+
+
+def test_a_screen_chooses_by_rank_sum_then_target_changed():
+  def run(method1, target_changed):
+    return {"Method 1": method1, "target-changed": target_changed}
+  # Best on both counts wins, wherever it stands in the dict.
+  assert summary.choose_setting({"a": run(0.95, 0.005), "b": run(0.99, 0.004),
+                                 "c": run(0.97, 0.006)}) == "b"
+  # Equal rank sums (a: 0 + 1, b: 1 + 0): the lower target-changed.
+  assert summary.choose_setting({"a": run(0.99, 0.005), "b": run(0.98, 0.004)}) == "b"
+  # Ranks, not raw values: a tiny lead on Method 1 and on target-changed beats a large one on one.
+  assert summary.choose_setting({"a": run(0.999, 0.0050), "b": run(0.900, 0.0049),
+                                 "c": run(0.998, 0.0048)}) == "c"
