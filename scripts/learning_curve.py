@@ -42,10 +42,9 @@ def curve(root: str, kind: str, seed: int, split: str,
   """[{"step", "method1", "target_changed"}] on `split` at each kept checkpoint of KIND/seedS."""
   run = os.path.join(root, kind, f"seed{seed}")
   steps = checkpoint.make_manager(run, read_only=True).all_steps()
-  points = []
+  points, suffix = [], evaluate.file_suffix(split)
   for step in sorted(steps):
     out_dir = os.path.join(run, "eval" if step == max(steps) else f"eval_step{step}")
-    suffix = evaluate.file_suffix(split)
     if not os.path.exists(os.path.join(out_dir, f"table2{suffix}.json")):
       model = trained_model.load(run, step=step)
       dataset = dataset or data_lib.load_dataset(model.config.data)
