@@ -95,19 +95,27 @@ def choose_setting(runs: dict[str, dict[str, float]]) -> str:
 
 
 def summarise(results: dict[str, dict[int, dict[str, Any]]],
-              reference: Optional[str] = "csvae") -> dict[str, Any]:
+              reference: Optional[str] = "csvae",
+              merged: Optional[dict[str, dict[int, dict[Figure, float]]]] = None
+              ) -> dict[str, Any]:
   """Per kind, `stats` of every figure over its seeds; and `reference` (if run) paired against
   each other kind on every figure both have.
 
   Args:
     results: {kind: {seed: run}}.
+    merged: {kind: {seed: figures}} of runs summarised before (`runs_of` of an earlier summary,
+      e.g. one written on another machine); a run of `results` replaces a merged run of the same
+      kind and seed.
 
   Returns:
     {"figures": {name: {"higher_is_better", "digits"}}, "kinds": {kind: {name: stats}},
-     "paired": {other kind: {name: paired(reference, other)}}}.
+     "paired": {other kind: {name: paired(reference, other)}},
+     "runs": {kind: {seed: {name: value}}} (every seed's figures; `runs_of` reads them back)}.
   """
-  per_kind = {kind: {seed: figures(run) for seed, run in runs.items()}
-              for kind, runs in results.items()}
+  per_kind = {kind: dict(by_seed) for kind, by_seed in (merged or {}).items()}
+  for kind, runs in results.items():
+    per_kind.setdefault(kind, {}).update({seed: figures(run) for seed, run in runs.items()})
+  per_kind = {kind: dict(sorted(by_seed.items())) for kind, by_seed in per_kind.items()}
   order: dict[Figure, None] = {}  # every figure, in the order the runs' tables give them
   for by_seed in per_kind.values():
     for seed_figures in by_seed.values():
@@ -119,7 +127,10 @@ def summarise(results: dict[str, dict[int, dict[str, Any]]],
          "kinds": {kind: {f.name: stats(list(values(by_seed, f).values())) for f in order
                           if values(by_seed, f)}
                    for kind, by_seed in per_kind.items()},
-         "paired": {}}
+         "paired": {},
+         "runs": {kind: {str(seed): {f.name: v for f, v in seed_figures.items()}
+                         for seed, seed_figures in by_seed.items()}
+                  for kind, by_seed in per_kind.items()}}
   if reference in per_kind:
     ref = per_kind[reference]
     for kind, by_seed in per_kind.items():
@@ -128,6 +139,15 @@ def summarise(results: dict[str, dict[int, dict[str, Any]]],
                                               f.higher_is_better)
                                for f in order if values(ref, f) and values(by_seed, f)}
   return out
+
+
+def runs_of(summary: dict[str, Any]) -> dict[str, dict[int, dict[Figure, float]]]:
+  """Every seed's figures in a summary that `summarise` wrote: {kind: {seed: figures}}."""
+  meta = summary["figures"]
+  return {kind: {int(seed): {Figure(name, meta[name]["higher_is_better"], meta[name]["digits"]):
+                             value for name, value in named.items()}
+                 for seed, named in by_seed.items()}
+          for kind, by_seed in summary["runs"].items()}
 
 
 def _cell(s: dict[str, Any], digits: int) -> str:

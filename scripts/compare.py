@@ -9,7 +9,9 @@ paired against each other kind seed by seed.
 The second is the held-out comparison of docs/experiments/2026-12-02-heldout-comparison/: faces
 of another data seed than the screen's and seeds never used for a choice, each kind at the
 setting its own validation screen chose (`scripts/screen.py`). `--split validation` scores the
-validation split instead (its tables' points chosen on train), for choosing settings.
+validation split instead (its tables' points chosen on train), for choosing settings. `--merge
+docs/experiments/2026-12-02-heldout-comparison/summary.json` summarises the runs in --workdir
+together with those of an earlier summary (every seed's figures are in its "runs").
 
 Writes into --workdir: each run in KIND/seedS/ with its eval/ (rerun the same command after an
 interruption to resume), classifier/ (one attribute classifier shared by every run),
@@ -49,6 +51,9 @@ flags.DEFINE_list("kinds", list(models.KINDS), "Model kinds to compare.")
 flags.DEFINE_enum("split", "test", ["test", "validation"], "The split the tables score.")
 flags.DEFINE_string("settings", "", "Optional JSON file {kind: {\"group.field\": value}}: each "
                     "kind's own overrides on top of --config (scripts/screen.py writes one).")
+flags.DEFINE_list("merge", [], "Optional summary.json files of earlier comparisons on the same "
+                  "data and split (e.g. run on another machine): their runs are summarised with "
+                  "the runs in --workdir, which replace theirs on a common kind and seed.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 # The paper's Table 1 (Method 1, %), for the datasets it reports, printed beside ours.
@@ -107,11 +112,16 @@ def main(argv):
   # Every finished run in the workdir, so that kinds run on different seeds by several
   # invocations (more seeds for some kinds) are summarised together.
   results = experiment.collect(root, f.split, base.train.num_steps)
-  out = summary.summarise({kind: results[kind] for kind in models.KINDS if kind in results})
-  seeds_run = "; ".join(f"{models.KIND_NAMES[k]} {', '.join(map(str, sorted(v)))}"
-                        for k, v in results.items())
+  merged = {}
+  for path in f.merge:
+    for kind, by_seed in summary.runs_of(json.loads(paths.resolve(path).read_text())).items():
+      merged.setdefault(kind, {}).update(by_seed)
+  out = summary.summarise({kind: results[kind] for kind in models.KINDS if kind in results},
+                          merged={kind: merged[kind] for kind in models.KINDS if kind in merged})
+  seeds_run = "; ".join(f"{models.KIND_NAMES[k]} {', '.join(v)}" for k, v in out["runs"].items())
   note = (f"{base.data.name}, data seed {base.data.seed}, {f.split} split; every finished run in "
-          f"{root} (seeds: {seeds_run}); {base.train.num_steps} steps of batch "
+          f"{root}" + (f" and in {', '.join(f.merge)}" if f.merge else "")
+          + f" (seeds: {seeds_run}); {base.train.num_steps} steps of batch "
           f"{base.train.batch_size}; mean ± sample sd over seeds"
           + (f"; each kind's settings from {f.settings}" if f.settings else "") + ".")
   markdown = summary.markdown(out, models.KIND_NAMES, note) + "\n" + paper_table1_markdown()

@@ -1,5 +1,7 @@
 """Figures over seeds: sample spreads and paired comparisons."""
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
@@ -59,3 +61,19 @@ def test_a_screen_chooses_by_rank_sum_then_target_changed():
   # Ranks, not raw values: a tiny lead on Method 1 and on target-changed beats a large one on one.
   assert summary.choose_setting({"a": run(0.999, 0.0050), "b": run(0.900, 0.0049),
                                  "c": run(0.998, 0.0048)}) == "c"
+
+
+def test_a_summary_merges_with_runs_summarised_before():
+  # Seeds 10-11 summarised on one machine, 12 (and a redone 11) on another.
+  before = summary.summarise({"csvae": {10: _run(0.9, 0.005), 11: _run(0.8, 0.006)},
+                              "vae": {10: _run(0.5, 0.007), 11: _run(0.6, 0.004)}})
+  earlier = summary.runs_of(json.loads(json.dumps(before)))  # as read back from summary.json
+  out = summary.summarise({"csvae": {12: _run(0.7, 0.003), 11: _run(0.85, 0.006)},
+                           "vae": {12: _run(0.4, 0.008)}}, merged=earlier)
+  assert out["kinds"]["csvae"]["Method 1"]["values"] == [0.9, 0.85, 0.7]
+  m1 = out["paired"]["vae"]["Method 1"]
+  assert m1["seeds"] == [10, 11, 12] and m1["differences"] == pytest.approx([0.4, 0.25, 0.3])
+  assert out["paired"]["vae"]["target-changed"]["a_better"] == 2
+  assert list(out["runs"]["csvae"]) == ["10", "11", "12"]
+  # Nothing new: the merged summary is the one read back.
+  assert summary.summarise({}, merged=earlier) == json.loads(json.dumps(before))
