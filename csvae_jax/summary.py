@@ -29,9 +29,11 @@ def _method1(table: dict[str, Any]) -> dict[Figure, float]:
         out[Figure(label + direction, True, 3)] = table[key + suffix]
   for row in table["rows"]:
     out[Figure(f"{row['attribute']} → {row['to']}", True, 3)] = row["accuracy"]
-  kept = [row["others_kept"] for row in table["rows"] if "others_kept" in row]
-  if kept:
-    out[Figure("others kept, worst switch", True, 3)] = min(kept)
+  for key, label in (("others_kept", "others kept, worst switch"),
+                     ("others_kept_at_best", "others kept at the best point, worst switch")):
+    kept = [row[key] for row in table["rows"] if key in row]
+    if kept:
+      out[Figure(label, True, 3)] = min(kept)
   return out
 
 

@@ -14,7 +14,11 @@ pairs (x1, x2 = x1 re-rendered by the generator with the attribute switched):
   edit_gap                target_changed_best - redraw_target: what the edit adds to the decoder's
                           own error (the point, and what z still holds of the attribute);
   others_flipped          per other label, the share of edits whose label the classifier reads
-                          differently than on x1 (e.g. a smile drawn under a new beard).
+                          differently than on x1 (e.g. a smile drawn under a new beard); the same
+                          for the reconstruction of x1 (`_reconstruction`: the decoder alone), for
+                          x2 (`_truth`), at the best point (`_best`) and, switching on, at each
+                          point of the styles grid (`_points`: the point, the share of edits read
+                          as present, their likeliest style, each label's flips).
 Writes diagnosis.{json,md} into --out.
 """
 
@@ -69,9 +73,24 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
                targets, switch.switched_labels(y1))).mean()),
            "redraw_input": float(tables.mse(x1, redraw(x1, y1)).mean())}
     row["edit_gap"] = row["target_changed_best"] - row["redraw_target"]
-    before, after = clf.predicted_labels(x1), clf.predicted_labels(at_default)
-    row["others_flipped"] = {names[i]: float(np.mean(before[:, i] != after[:, i]))
-                             for i in range(len(names)) if i != switch.j}
+    before = clf.predicted_labels(x1)
+    def flipped(images):  # {other label: share of images [P, ...] read otherwise than x1}
+      after = clf.predicted_labels(images)
+      return {names[i]: float(np.mean(before[:, i] != after[:, i]))
+              for i in range(len(names)) if i != switch.j}
+    row["others_flipped"] = flipped(at_default)
+    row["others_flipped_reconstruction"] = flipped(redraw(x1, y1))
+    row["others_flipped_truth"], row["others_flipped_best"] = flipped(targets), flipped(at_best)
+    if switch.on:
+      points = tables.style_points(model, switch.j, search)
+      row["others_flipped_points"] = []
+      for point, images in zip(points, edit(x1, y1, switch.j, True, points)):
+        read = clf.predict(images)
+        present = read["labels"][:, switch.j] > 0.5
+        styles = np.bincount(read["styles"][present, switch.j], minlength=1)
+        row["others_flipped_points"].append(
+            {"point": np.asarray(point).tolist(), "present": float(present.mean()),
+             "style": int(styles.argmax()), "flipped": flipped(images)})
     rows.append(row)
   return rows
 
@@ -88,12 +107,15 @@ def main(argv):
     clf = classifier_lib.load_or_train(model.config, f.classifier_dir)
     out[workdir] = diagnose(model, clf, dataset, f.split, f.pairs)
     for r in out[workdir]:
-      flipped = ", ".join(f"{k} {v:.2f}" for k, v in r["others_flipped"].items())
+      flipped = ", ".join(f"{k} {v:.2f} ({r['others_flipped_reconstruction'][k]:.2f} / "
+                          f"{r['others_flipped_truth'][k]:.2f} / {r['others_flipped_best'][k]:.2f})"
+                          for k, v in r["others_flipped"].items())
       lines.append(f"| {workdir} | {r['attribute']} → {r['to']} | {r['target_changed_default']:.5f}"
                    f" | {r['target_changed_best']:.5f} | {r['redraw_target']:.5f} | "
                    f"{r['redraw_input']:.5f} | {r['edit_gap']:.5f} | {flipped} |")
   header = ("| run | switch | target-changed, default point | at the best point | redraw of the "
-            "target | redraw of the input | edit gap | others flipped |\n" + "|---" * 8 + "|")
+            "target | redraw of the input | edit gap | others flipped (reconstruction / truth / best "
+            "point) |\n" + "|---" * 8 + "|")
   folder = paths.resolve(f.out)
   folder.mkdir(parents=True, exist_ok=True)
   (folder / "diagnosis.json").write_text(json.dumps(out, indent=2))

@@ -77,3 +77,13 @@ def test_a_summary_merges_with_runs_summarised_before():
   assert list(out["runs"]["csvae"]) == ["10", "11", "12"]
   # Nothing new: the merged summary is the one read back.
   assert summary.summarise({}, merged=earlier) == json.loads(json.dumps(before))
+
+
+def test_others_kept_is_the_worst_switch_at_each_point():
+  rows = [{"attribute": "a", "to": "present", "accuracy": 1.0, "others_kept": 0.8,
+           "others_kept_at_best": 0.97},
+          {"attribute": "a", "to": "absent", "accuracy": 1.0, "others_kept": 0.99,
+           "others_kept_at_best": 0.95}]
+  named = {f.name: v for f, v in summary.figures({"table1": {"rows": rows}}).items()}
+  assert named["others kept, worst switch"] == 0.8
+  assert named["others kept at the best point, worst switch"] == 0.95
