@@ -74,7 +74,7 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
            "redraw_input": float(tables.mse(x1, redraw(x1, y1)).mean())}
     row["edit_gap"] = row["target_changed_best"] - row["redraw_target"]
     before = clf.predicted_labels(x1)
-    def flipped(images):  # {other label: share of images [P, ...] read otherwise than x1}
+    def flipped(images):  # {other label: share of images [N, ...] read otherwise than x1}
       after = clf.predicted_labels(images)
       return {names[i]: float(np.mean(before[:, i] != after[:, i]))
               for i in range(len(names)) if i != switch.j}
