@@ -203,9 +203,6 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
           "num_styles": list(clf.net.num_styles), "label_names": list(clf.label_names),
           "exclusive": exclusive, "x_shape": list(splits["train"]["x"].shape[1:]),
           "metrics": clf.metrics}
-  for name, payload, mode in ((PARAMS_FILE, flax.serialization.to_bytes(clf.params), "wb"),
-                              (INFO_FILE, json.dumps(info, indent=2), "w")):
-    with (folder / (name + ".tmp")).open(mode) as f:
-      f.write(payload)
-    (folder / (name + ".tmp")).replace(folder / name)
+  paths.write_atomic(folder / PARAMS_FILE, flax.serialization.to_bytes(clf.params))
+  paths.write_atomic(folder / INFO_FILE, json.dumps(info, indent=2))
   return clf

@@ -7,6 +7,7 @@ works wherever TensorFlow's file systems reach (orbax and TFDS use the same abst
 
 import os
 import tempfile
+import uuid
 
 from etils import epath
 
@@ -20,6 +21,20 @@ def resolve(path: str) -> epath.Path:
   """`path` as an epath.Path: URIs untouched, local paths with ~ expanded and made absolute."""
   path = os.fspath(path)
   return epath.Path(path if is_uri(path) else os.path.abspath(os.path.expanduser(path)))
+
+
+def write_atomic(path: epath.Path, payload: bytes | str) -> None:
+  """Writes `payload` to `path` through a temporary file of its own, then a rename.
+
+  A reader never sees a partial file, and writers racing on one path (two runs preparing the same
+  data cache or classifier) each rename a whole file of their own: the last one wins.
+  """
+  tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+  if isinstance(payload, str):
+    tmp.write_text(payload)
+  else:
+    tmp.write_bytes(payload)
+  tmp.replace(path)
 
 
 def check_workdir(workdir: str) -> None:

@@ -23,6 +23,22 @@ from csvae_jax.data import procedural
 BUCKET = "gs://csvae-test-bucket"
 
 
+def test_writers_racing_on_one_path_each_rename_a_whole_file(tmp_path, monkeypatch):
+  """Two runs preparing the same data cache or classifier: the second writes and renames between
+  the first's write and rename. Neither fails, the file is whole, no temporary file is left."""
+  target = paths.resolve(str(tmp_path / "split.npz"))
+  rename, interrupted = type(target).replace, []
+  def replace(self, destination):
+    if not interrupted:  # the first writer's rename: the second writer runs to the end first
+      interrupted.append(self)
+      paths.write_atomic(target, b"second writer")
+    return rename(self, destination)
+  monkeypatch.setattr(type(target), "replace", replace)
+  paths.write_atomic(target, b"first writer")
+  assert target.read_bytes() == b"first writer"
+  assert os.listdir(tmp_path) == ["split.npz"]
+
+
 def test_resolve_leaves_uris_alone_and_makes_local_paths_absolute(monkeypatch, tmp_path):
   assert str(paths.resolve(f"{BUCKET}/run")) == f"{BUCKET}/run"
   assert str(paths.resolve(f"{BUCKET}/run") / "checkpoints") == f"{BUCKET}/run/checkpoints"

@@ -20,8 +20,12 @@ the attribute is absent (they do not change the image then), so an edit only has
 Rendering is vectorised over chunks of faces: 20,000 64x64 faces take about 4 s on one core.
 """
 
+import io
+
 from etils import epath
 import numpy as np
+
+from csvae_jax import paths
 
 VERSION = 4  # Bump when rendering changes: it names the cache files.
 LABEL_NAMES = ("Eyeglasses", "Facial_Hair", "Smiling")
@@ -441,10 +445,9 @@ def load(num_train: int, num_validation: int, num_test: int, seed: int, image_si
       split = make_split(size, int(split_seed), image_size)
       if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")  # the rename makes the write atomic
-        with tmp.open("wb") as f:
-          np.savez(f, **split)
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        np.savez(buffer, **split)
+        paths.write_atomic(path, buffer.getvalue())
     split["identity"] = split["identity"] + np.int32(first_identity)
     splits[name] = split
     first_identity += size
