@@ -14,6 +14,10 @@ validation Method 1 (at the paper's points; higher is better) and on validation 
 Writes into --workdir: KIND/SETTING/ (each run with its eval/; rerun the command to resume),
 classifier/, screen.{md,json} (every run's validation figures and the choices) and
 best_settings.json ({kind: overrides}, for `scripts/compare.py --settings`).
+
+`--merge docs/experiments/2026-12-02-protocol-screen/screen.json` adds the runs of an earlier
+screen (other kinds or settings, e.g. run on another machine or by another process) to the tables
+and the choice; a run in --workdir replaces a merged one of the same kind and setting.
 """
 
 import json
@@ -41,6 +45,8 @@ flags.DEFINE_integer("seed", 0, "config.seed of every run of the screen.")
 flags.DEFINE_list("settings", ["default", "lr_x2", "z_x2", "beta_h_div3"],
                   "The settings screened, for every kind they apply to (the choice is made among "
                   "these); the runs go setting by setting, every kind's first.")
+flags.DEFINE_list("merge", [], "Optional screen.json files of earlier screens on the same data: "
+                  "their runs join the tables and the choice.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -61,7 +67,13 @@ def main(argv):
   f = flags.FLAGS
   base, root = f.config, f.workdir
   paths.check_workdir(root)
-  out, best, lines = {kind: {} for kind in f.kinds}, {}, []
+  earlier = {}
+  for path in f.merge:
+    for kind, runs in json.loads(paths.resolve(path).read_text())["runs"].items():
+      earlier.setdefault(kind, {}).update(runs)
+  out = {kind: dict(earlier.get(kind, {})) for kind in models.KINDS
+         if kind in earlier or kind in f.kinds}
+  best, lines = {}, []
   keep = ("Method 1", "Method 1 at the best point", "others kept, worst switch",
           "target-changed", "target-changed, on", "target-changed, off")
   for name in f.settings:
@@ -74,7 +86,7 @@ def main(argv):
                                                 os.path.join(root, "classifier"), "validation")
       figures = {figure.name: value for figure, value in summary.figures(run).items()}
       out[kind][name] = {"overrides": overrides, "figures": figures, **timing}
-  for kind in f.kinds:
+  for kind in out:
     chosen = summary.choose_setting({n: r["figures"] for n, r in out[kind].items()})
     best[kind] = out[kind][chosen]["overrides"]
     for name, run in out[kind].items():
@@ -87,7 +99,7 @@ def main(argv):
             + "|---" * (len(keep) + 3) + "|")
   note = (f"Validation split of {base.data.name} (data seed {base.data.seed}), seed {f.seed}, "
           f"{base.train.num_steps} steps of batch {base.train.batch_size} per run; points chosen "
-          "on train.")
+          "on train" + (f"; with the runs of {', '.join(f.merge)}" if f.merge else "") + ".")
   with open(os.path.join(root, "screen.md"), "w") as file:
     file.write(f"{note}\n\n{header}\n" + "\n".join(lines) + "\n")
   with open(os.path.join(root, "screen.json"), "w") as file:

@@ -1,6 +1,9 @@
 """Figures over seeds: sample spreads and paired comparisons."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -87,3 +90,28 @@ def test_others_kept_is_the_worst_switch_at_each_point():
   named = {f.name: v for f, v in summary.figures({"table1": {"rows": rows}}).items()}
   assert named["others kept, worst switch"] == 0.8
   assert named["others kept at the best point, worst switch"] == 0.95
+
+
+def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
+  """scripts/screen.py with no kind to train: the tables and choices of two earlier screens, where
+  the later one's run of the same kind and setting replaces the earlier one's."""
+  def run(setting, method1, target_changed):
+    figures = {"Method 1": method1, "Method 1 at the best point": 1.0,
+               "others kept, worst switch": 0.9, "target-changed": target_changed,
+               "target-changed, on": target_changed, "target-changed, off": target_changed,
+               "Eyeglasses styles per face": 2.0}
+    return {"overrides": {"setting": setting}, "figures": figures, "train_seconds": 1.0}
+  first = {"csvae": {"default": run("default", 0.99, 0.004), "lr_x2": run("lr_x2", 0.98, 0.005)}}
+  later = {"csvae": {"lr_x2": run("lr_x2 again", 0.999, 0.003)},
+           "vae": {"default": run("vae default", 0.5, 0.009)}}
+  for name, runs in (("first", first), ("later", later)):
+    (tmp_path / f"{name}.json").write_text(json.dumps({"runs": runs}))
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  subprocess.run([sys.executable, "scripts/screen.py", "--config", "configs/procedural.py",
+                  "--workdir", str(tmp_path / "screen"), "--kinds=",
+                  f"--merge={tmp_path / 'first.json'},{tmp_path / 'later.json'}"],
+                 cwd=root, check=True, capture_output=True)
+  best = json.loads((tmp_path / "screen" / "best_settings.json").read_text())
+  assert best == {"vae": {"setting": "vae default"}, "csvae": {"setting": "lr_x2 again"}}
+  table = (tmp_path / "screen" / "screen.md").read_text()
+  assert "| CSVAE | lr_x2 (chosen) | 0.999 |" in table and "| CSVAE | default | 0.990 |" in table
