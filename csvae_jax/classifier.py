@@ -11,6 +11,7 @@ that a model's edits reach.
 
 import dataclasses
 import functools
+import hashlib
 import json
 import time
 from typing import Any, Optional
@@ -78,6 +79,12 @@ class TrainedClassifier:
   exclusive: bool        # mutually exclusive labels (TFD): softmax rather than sigmoids
   label_names: tuple[str, ...]
   metrics: dict[str, float]
+
+  @property
+  def fingerprint(self) -> str:
+    """SHA-256 of the serialized parameters (the `params.msgpack` kept): equal for tables scored
+    by the same judge, different for one retrained on another machine."""
+    return hashlib.sha256(flax.serialization.to_bytes(self.params)).hexdigest()
 
   def predict(self, x: np.ndarray, batch_size: int = 512) -> dict[str, np.ndarray]:
     """x: uint8 [B, H, W, C] -> {"labels": float32 [B, k] probabilities, "styles": int32 [B, k]

@@ -97,7 +97,8 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
   edit = tables.model_edit(model, traits.exclusive)
   meta = {"dataset": traits.title, "model": model.spec.kind, "seed": config.seed,
           "data_seed": config.data.seed, "step": model.step, "split": split,
-          "search_split": search_name, "classifier": clf.metrics}
+          "search_split": search_name, "classifier": clf.metrics,
+          "classifier_sha256": clf.fingerprint}
   start = time.perf_counter()
   def reconstruct(x, y):
     return switching.to_uint8(model.reconstruct(x, y))

@@ -1,5 +1,6 @@
 """End to end: train.py's library call, resume, failures, eval.py's outputs and csvae_jax.load."""
 
+import hashlib
 import importlib
 import json
 import os
@@ -164,3 +165,7 @@ def test_procedural_images_train_and_evaluate(tmp_path):
   for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json"):
     assert (tmp_path / "run" / "eval" / name).exists(), name
   assert (tmp_path / "run" / "classifier" / "classifier.json").exists()
+  # The tables name the judge that scored them: the hash of the parameters kept on disk.
+  kept = (tmp_path / "run" / "classifier" / "params.msgpack").read_bytes()
+  table1 = json.loads((tmp_path / "run" / "eval" / "table1.json").read_text())
+  assert table1["classifier_sha256"] == hashlib.sha256(kept).hexdigest()
