@@ -144,7 +144,8 @@ def test_pairs_from_identities_and_exclusive_switches():
 def test_eval_writes_tables_with_a_stable_schema(trained):
   config, dataset, _, model, root = trained
   out = evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"))
-  meta = {"dataset", "model", "seed", "data_seed", "step", "split", "search_split", "classifier"}
+  meta = {"dataset", "model", "seed", "data_seed", "step", "split", "search_split", "classifier",
+          "classifier_sha256"}
   with open(root / "table1.json") as f:
     table1 = json.load(f)
   assert table1["split"] == "test" and table1["search_split"] == "validation"
