@@ -101,7 +101,7 @@ def summarise(results: dict[str, dict[int, dict[str, Any]]],
               merged: Optional[dict[str, dict[int, dict[Figure, float]]]] = None
               ) -> dict[str, Any]:
   """Per kind, `stats` of every figure over its seeds; and `reference` (if run) paired against
-  each other kind on every figure both have.
+  each other kind on every figure both have on a common seed.
 
   Args:
     results: {kind: {seed: run}}.
@@ -139,7 +139,7 @@ def summarise(results: dict[str, dict[int, dict[str, Any]]],
       if kind != reference:
         out["paired"][kind] = {f.name: paired(values(ref, f), values(by_seed, f),
                                               f.higher_is_better)
-                               for f in order if values(ref, f) and values(by_seed, f)}
+                               for f in order if set(values(ref, f)) & set(values(by_seed, f))}
   return out
 
 

@@ -78,6 +78,12 @@ def test_a_summary_merges_with_runs_summarised_before():
   assert m1["seeds"] == [10, 11, 12] and m1["differences"] == pytest.approx([0.4, 0.25, 0.3])
   assert out["paired"]["vae"]["target-changed"]["a_better"] == 2
   assert list(out["runs"]["csvae"]) == ["10", "11", "12"]
+  # A figure that the two kinds have on no common seed (older tables lacked it) is not paired,
+  # and the tables are still written.
+  only_new = summary.summarise({"csvae": {12: _run(0.7, 0.003)}, "vae": {13: _run(0.5, 0.007)}})
+  assert only_new["paired"]["vae"] == {}
+  assert "| Method 1 ↑ | 0.700 | 0.500 |" in summary.markdown(only_new, {"csvae": "CSVAE",
+                                                                      "vae": "VAE"}, "note")
   # Nothing new: the merged summary is the one read back.
   assert summary.summarise({}, merged=earlier) == json.loads(json.dumps(before))
 
