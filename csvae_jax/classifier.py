@@ -82,9 +82,11 @@ class TrainedClassifier:
 
   @property
   def fingerprint(self) -> str:
-    """SHA-256 of the serialized parameters (the `params.msgpack` kept): equal for tables scored
-    by the same judge, different for one retrained on another machine."""
-    return hashlib.sha256(flax.serialization.to_bytes(self.params)).hexdigest()
+    """SHA-256 of the serialized parameters, each dict's keys sorted as in the `params.msgpack`
+    kept (a trained tree's order; `init` returns another): equal for tables scored by the same
+    judge, trained or loaded, and different for one retrained on another machine."""
+    return hashlib.sha256(flax.serialization.to_bytes(jax.tree.map(np.asarray, self.params))
+                          ).hexdigest()
 
   def predict(self, x: np.ndarray, batch_size: int = 512) -> dict[str, np.ndarray]:
     """x: uint8 [B, H, W, C] -> {"labels": float32 [B, k] probabilities, "styles": int32 [B, k]
@@ -141,7 +143,8 @@ def train(config: ml_collections.ConfigDict, splits: dict[str, dict[str, np.ndar
   styles = style_labels(train_split, label_names) if num_styles else None
   num_styles = num_styles if styles is not None else ()
   net = Classifier(tuple(config.eval.classifier_channels), len(label_names), num_styles)
-  params = net.init(jax.random.key(seed), jnp.zeros((1, *train_split["x"].shape[1:])))["params"]
+  params = models.jit_init(net.init)(jax.random.key(seed),
+                                     jnp.zeros((1, *train_split["x"].shape[1:])))["params"]
   optimizer = optax.adam(config.eval.classifier_learning_rate)
   opt_state = optimizer.init(params)
   styles = np.full(train_split["y"].shape, -1, np.int32) if styles is None else styles
@@ -197,7 +200,8 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
                        f"{'; '.join(differ)}); pass another --classifier_dir, or remove that "
                        "one to retrain it.")
     net = Classifier(tuple(info["channels"]), len(info["label_names"]), tuple(info["num_styles"]))
-    template = net.init(jax.random.key(0), jnp.zeros((1, *info["x_shape"])))["params"]
+    template = jax.eval_shape(net.init, jax.random.key(0),
+                              jnp.zeros((1, *info["x_shape"])))["params"]
     params = flax.serialization.from_bytes(template, (folder / PARAMS_FILE).read_bytes())
     logging.info("Loaded the attribute classifier in %s: %s", directory, info["metrics"])
     return TrainedClassifier(params, net, info["exclusive"], tuple(info["label_names"]),

@@ -1,5 +1,6 @@
 """The attribute classifier and the paper's Tables 1 and 2 (Method 1, Method 2)."""
 
+import hashlib
 import json
 import types
 
@@ -52,6 +53,9 @@ def test_classifier_is_kept_and_reused_and_guards_its_settings(trained):
   config, _, clf, _, root = trained
   again = classifier_lib.load_or_train(config, str(root / "classifier"))  # no data: must load
   assert again.metrics == clf.metrics
+  # Both name the judge by the hash of the file kept (the tables' classifier_sha256).
+  kept = hashlib.sha256((root / "classifier" / "params.msgpack").read_bytes()).hexdigest()
+  assert again.fingerprint == clf.fingerprint == kept
   x = trained[1].splits["test"]["x"][:8]
   np.testing.assert_allclose(again.predict(x)["labels"], clf.predict(x)["labels"], atol=1e-6)
   config.eval.classifier_steps = 7
