@@ -214,7 +214,8 @@ def jit_init(init_fn, **jit_kwargs):
   On CPU XLA compiles it without LLVM's optimisations: the random draws of every parameter are
   many small kernels, and that compiles in a fifth of the time (the CelebA config, 9.8 s to 2.0 s
   on 2 cores) for the same values up to the last bit of some weights. Run op by op instead, an
-  `init` compiles each kernel on its own, which takes longer still (a 32x32 classifier, 9 s).
+  `init` compiles each kernel on its own, which takes longer still (the 32x32 classifier of
+  `classifier.py` with channels (8, 16): 12 s, against 2.2 s compiled whole, on 2 cores).
   """
   options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
   return jax.jit(init_fn, compiler_options=options, **jit_kwargs)
