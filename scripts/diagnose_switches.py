@@ -19,6 +19,20 @@ pairs (x1, x2 = x1 re-rendered by the generator with the attribute switched):
                           x2 (`_truth`), at the best point (`_best`) and, switching on, at each
                           point of the styles grid (`_points`: the point, the share of edits read
                           as present, their likeliest style, each label's flips).
+For CSVAE, switching on, where the default point lies among the encodings it averages (w_j of the
+examples with attribute j, `switch_points.compute`):
+  density_at_default      the share of those encodings within RADIUS of the default point, over the
+                          mean share within RADIUS of each encoding: below 1, the mean lies where
+                          fewer examples are encoded than around a typical one (between styles);
+  densest                 the encoding with the most others within RADIUS (a mode): its density
+                          as above, the flips of its edits, the share read as present and their
+                          target-changed;
+  others_flipped_style_means  the flips at the mean encoding of each true style of the attribute
+                          (the generator's `<attribute>_style`, where the data have it), points
+                          where examples are encoded;
+  w_reads_others          balanced accuracy of a logistic probe of each other label from w_j,
+                          trained on the search split's examples with attribute j, scored on
+                          --split's (0.5: w_j holds none of it).
 Writes diagnosis.{json,md} into --out.
 """
 
@@ -49,6 +63,22 @@ flags.DEFINE_enum("split", "validation", ["validation", "test"], "The split scor
 flags.DEFINE_integer("pairs", 256, "Pairs per switch.")
 flags.DEFINE_string("out", None, "Where diagnosis.{json,md} go.")
 flags.mark_flags_as_required(["workdirs", "classifier_dir", "out"])
+
+RADIUS = 0.5  # of the density around a point of W_j (the prior's sd is 1)
+MAX_ENCODED = 4096  # examples with the attribute encoded per split
+
+
+def present_w(model, split, j: int) -> tuple[np.ndarray, np.ndarray]:
+  """(w_j means [M, Dw], indices [M]) of (at most MAX_ENCODED of) `split`'s examples with
+  attribute j."""
+  idx = np.flatnonzero(split["y"][:, j] == 1)[:MAX_ENCODED]
+  w_mu = model.encode(split["x"][idx], split["y"][idx])["w_mu"]
+  return w_mu.reshape(len(idx), model.spec.num_labels, model.spec.w_dim)[:, j], idx
+
+
+def near_share(w: np.ndarray, points: np.ndarray) -> np.ndarray:
+  """The share of w [M, Dw] within RADIUS of each of points [P, Dw]: [P]."""
+  return np.asarray([np.mean(np.linalg.norm(w - p, axis=-1) < RADIUS) for p in points])
 
 
 def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]:
@@ -81,6 +111,30 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
     row["others_flipped"] = flipped(at_default)
     row["others_flipped_reconstruction"] = flipped(redraw(x1, y1))
     row["others_flipped_truth"], row["others_flipped_best"] = flipped(targets), flipped(at_best)
+    if switch.on and model.spec.has_w:
+      name = f"factor/{names[switch.j]}_style"
+      w_search, idx_search = present_w(model, search, switch.j)
+      w_scored, idx_scored = present_w(model, split, switch.j)
+      shares = near_share(w_search, w_search)
+      default = switching.switch_points(model).w_present[switch.j]
+      row["density_at_default"] = float(near_share(w_search, default[None])[0] / shares.mean())
+      densest = w_search[shares.argmax()]
+      at_densest = edit(x1, y1, switch.j, True, densest)
+      row["densest"] = {
+          "point": densest.tolist(), "density": float(shares.max() / shares.mean()),
+          "flipped": flipped(at_densest),
+          "present": float(np.mean(clf.predicted_labels(at_densest)[:, switch.j] > 0.5)),
+          "target_changed": float(tables.mse(targets, at_densest).mean())}
+      style_means = [w_search[search[name][idx_search] == s].mean(0)
+                     for s in np.unique(search[name][idx_search])] if name in search else []
+      row["others_flipped_style_means"] = [
+          {"point": np.asarray(p).tolist(), "flipped": flipped(images)}
+          for p, images in zip(style_means, edit(x1, y1, switch.j, True, np.stack(style_means)))
+      ] if style_means else []
+      row["w_reads_others"] = {
+          names[i]: evaluate.probe_accuracy(w_search, search["y"][idx_search, i],
+                                            w_scored, split["y"][idx_scored, i])
+          for i in range(len(names)) if i != switch.j}
     if switch.on:
       points = tables.style_points(model, switch.j, search)
       row["others_flipped_points"] = []
@@ -100,7 +154,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   console.setup()
   f = flags.FLAGS
-  out, lines, dataset = {}, [], None
+  out, lines, w_lines, dataset = {}, [], [], None
   for workdir in f.workdirs:
     model = csvae_jax.load(workdir)
     dataset = dataset or data_lib.load_dataset(model.config.data)
@@ -113,6 +167,16 @@ def main(argv):
       lines.append(f"| {workdir} | {r['attribute']} → {r['to']} | {r['target_changed_default']:.5f}"
                    f" | {r['target_changed_best']:.5f} | {r['redraw_target']:.5f} | "
                    f"{r['redraw_input']:.5f} | {r['edit_gap']:.5f} | {flipped} |")
+      if "density_at_default" in r:
+        means = "; ".join(", ".join(f"{k} {v:.2f}" for k, v in m["flipped"].items())
+                          for m in r["others_flipped_style_means"])
+        reads = ", ".join(f"{k} {v:.2f}" for k, v in r["w_reads_others"].items())
+        d = r["densest"]
+        w_lines.append(f"| {workdir} | {r['attribute']} | {r['density_at_default']:.2f} | "
+                       f"{', '.join(f'{k} {v:.2f}' for k, v in r['others_flipped'].items())} | "
+                       f"{means} | {d['density']:.2f}: "
+                       f"{', '.join(f'{k} {v:.2f}' for k, v in d['flipped'].items())}, present "
+                       f"{d['present']:.2f}, target-changed {d['target_changed']:.5f} | {reads} |")
   header = ("| run | switch | target-changed, default point | at the best point | redraw of the "
             "target | redraw of the input | edit gap | others flipped (reconstruction / truth / best "
             "point) |\n" + "|---" * 8 + "|")
@@ -120,6 +184,12 @@ def main(argv):
   folder.mkdir(parents=True, exist_ok=True)
   (folder / "diagnosis.json").write_text(json.dumps(out, indent=2))
   text = f"{f.split} split, {f.pairs} pairs per switch.\n\n{header}\n" + "\n".join(lines) + "\n"
+  if w_lines:
+    text += ("\nSwitching on, CSVAE: the default point among the encodings it averages.\n\n| run | "
+             "attribute | density at the default point | others flipped there | at each style's "
+             "mean encoding | at the densest encoding (its density: flips, read as present, "
+             "target-changed) | others read from w_j (balanced accuracy) |\n" + "|---" * 7 + "|\n"
+             + "\n".join(w_lines) + "\n")
   (folder / "diagnosis.md").write_text(text)
   print(text)
 
