@@ -104,10 +104,11 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
            "redraw_input": float(tables.mse(x1, redraw(x1, y1)).mean())}
     row["edit_gap"] = row["target_changed_best"] - row["redraw_target"]
     before = clf.predicted_labels(x1)
-    def flipped(images):  # {other label: share of images [N, ...] read otherwise than x1}
-      after = clf.predicted_labels(images)
+    def changed(after):  # {other label: share of the labels after [N, k] that differ from x1's}
       return {names[i]: float(np.mean(before[:, i] != after[:, i]))
               for i in range(len(names)) if i != switch.j}
+    def flipped(images):  # changed() of the classifier's reading of images [N, ...]
+      return changed(clf.predicted_labels(images))
     row["others_flipped"] = flipped(at_default)
     row["others_flipped_reconstruction"] = flipped(redraw(x1, y1))
     row["others_flipped_truth"], row["others_flipped_best"] = flipped(targets), flipped(at_best)
@@ -120,17 +121,18 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
       row["density_at_default"] = float(near_share(w_search, default[None])[0] / shares.mean())
       densest = w_search[shares.argmax()]
       at_densest = edit(x1, y1, switch.j, True, densest)
+      read = clf.predicted_labels(at_densest)
       row["densest"] = {
           "point": densest.tolist(), "density": float(shares.max() / shares.mean()),
-          "flipped": flipped(at_densest),
-          "present": float(np.mean(clf.predicted_labels(at_densest)[:, switch.j] > 0.5)),
+          "flipped": changed(read), "present": float(np.mean(read[:, switch.j] > 0.5)),
           "target_changed": float(tables.mse(targets, at_densest).mean())}
-      style_means = [w_search[search[name][idx_search] == s].mean(0)
-                     for s in np.unique(search[name][idx_search])] if name in search else []
-      row["others_flipped_style_means"] = [
-          {"point": np.asarray(p).tolist(), "flipped": flipped(images)}
-          for p, images in zip(style_means, edit(x1, y1, switch.j, True, np.stack(style_means)))
-      ] if style_means else []
+      row["others_flipped_style_means"] = []
+      if name in search:
+        styles = search[name][idx_search]
+        means = np.stack([w_search[styles == s].mean(0) for s in np.unique(styles)])
+        row["others_flipped_style_means"] = [
+            {"point": p.tolist(), "flipped": flipped(images)}
+            for p, images in zip(means, edit(x1, y1, switch.j, True, means))]
       row["w_reads_others"] = {
           names[i]: evaluate.probe_accuracy(w_search, search["y"][idx_search, i],
                                             w_scored, split["y"][idx_scored, i])
@@ -155,6 +157,7 @@ def main(argv):
   console.setup()
   f = flags.FLAGS
   out, lines, w_lines, dataset = {}, [], [], None
+  as_text = lambda d: ", ".join(f"{k} {v:.2f}" for k, v in d.items())  # {label: share} as text
   for workdir in f.workdirs:
     model = csvae_jax.load(workdir)
     dataset = dataset or data_lib.load_dataset(model.config.data)
@@ -168,15 +171,12 @@ def main(argv):
                    f" | {r['target_changed_best']:.5f} | {r['redraw_target']:.5f} | "
                    f"{r['redraw_input']:.5f} | {r['edit_gap']:.5f} | {flipped} |")
       if "density_at_default" in r:
-        means = "; ".join(", ".join(f"{k} {v:.2f}" for k, v in m["flipped"].items())
-                          for m in r["others_flipped_style_means"])
-        reads = ", ".join(f"{k} {v:.2f}" for k, v in r["w_reads_others"].items())
+        means = "; ".join(as_text(m["flipped"]) for m in r["others_flipped_style_means"])
         d = r["densest"]
         w_lines.append(f"| {workdir} | {r['attribute']} | {r['density_at_default']:.2f} | "
-                       f"{', '.join(f'{k} {v:.2f}' for k, v in r['others_flipped'].items())} | "
-                       f"{means} | {d['density']:.2f}: "
-                       f"{', '.join(f'{k} {v:.2f}' for k, v in d['flipped'].items())}, present "
-                       f"{d['present']:.2f}, target-changed {d['target_changed']:.5f} | {reads} |")
+                       f"{as_text(r['others_flipped'])} | {means} | {d['density']:.2f}: "
+                       f"{as_text(d['flipped'])}, present {d['present']:.2f}, target-changed "
+                       f"{d['target_changed']:.5f} | {as_text(r['w_reads_others'])} |")
   header = ("| run | switch | target-changed, default point | at the best point | redraw of the "
             "target | redraw of the input | edit gap | others flipped (reconstruction / truth / best "
             "point) |\n" + "|---" * 8 + "|")
