@@ -21,10 +21,10 @@ STEPS = ["--config.train.num_steps=200", "--config.train.ckpt_every=200",
          "--config.train.eval_every=200"]
 
 
-def _train(workdir, devices=1, extra=(), env_extra=None, config="configs/tiny.py", steps=STEPS,
+def _train(workdir, devices=1, extra=(), config="configs/tiny.py", steps=STEPS,
            program="train.py"):
-  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-             **(env_extra or {}))
+  xla_flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+  env = dict(os.environ, XLA_FLAGS=xla_flags.strip())
   config_flags = ["--config", config, *steps] if program == "train.py" else []
   return subprocess.Popen(
       [sys.executable, program, "--workdir", str(workdir), *config_flags, *extra], cwd=REPO,
