@@ -23,14 +23,16 @@ class Figure:
 def _method1(table: dict[str, Any]) -> dict[Figure, float]:
   out = {}
   for key, label in (("mean_accuracy", "Method 1"), ("mean_accuracy_at_best",
-                                                     "Method 1 at the best point")):
+                                                     "Method 1 at the best point"),
+                     ("mean_accuracy_at_densest", "Method 1 at the densest point, on")):
     for suffix, direction in (("", ""), ("_on", ", on"), ("_off", ", off")):
       if key + suffix in table:
         out[Figure(label + direction, True, 3)] = table[key + suffix]
   for row in table["rows"]:
     out[Figure(f"{row['attribute']} → {row['to']}", True, 3)] = row["accuracy"]
   for key, label in (("others_kept", "others kept, worst switch"),
-                     ("others_kept_at_best", "others kept at the best point, worst switch")):
+                     ("others_kept_at_best", "others kept at the best point, worst switch"),
+                     ("others_kept_at_densest", "others kept at the densest point, worst switch")):
     kept = [row[key] for row in table["rows"] if key in row]
     if kept:
       out[Figure(label, True, 3)] = min(kept)

@@ -4,6 +4,10 @@ a checkpoint and stored with it (`checkpoint.save`), so that editing never needs
   points = switch_points.compute(model.encode, spec, dataset.splits, max_train=10_000, step=2500)
   points.z_mean[j, 1]      # [Dz] the mean z of training examples with attribute j (the VAE's)
   points.w_present[j]      # [Dw] CSVAE: the mean of mu_phi2^j over examples with attribute j
+
+`densest` finds a mode of such encodings instead of their mean: an attribute with several styles
+encodes them in separate clusters of W_j, and their mean can lie between them, where the decoder
+saw few encodings (docs/experiments/2026-12-02-heldout-comparison/).
 """
 
 import dataclasses
@@ -44,6 +48,25 @@ class SwitchPoints:
     return cls(step=int(stored["step"]), z_mean=np.asarray(stored["z_mean"], np.float32),
                w_present=None if w_present is None else np.asarray(w_present, np.float32),
                w_splits=tuple(w_splits))
+
+
+DENSITY_RADIUS = 0.5  # of the neighbourhoods `densest` counts in (the W_j priors' sd is 1)
+MAX_DENSITY_POINTS = 4096  # encodings `densest` compares, pairwise
+
+
+def near_share(w: np.ndarray, points: np.ndarray, radius: float = DENSITY_RADIUS) -> np.ndarray:
+  """The share of the encodings w [M, Dw] within `radius` of each of points [P, Dw]: [P]."""
+  out = [np.mean(np.linalg.norm(w - p, axis=-1) < radius) for p in np.asarray(points)]
+  return np.asarray(out, np.float64)
+
+
+def densest(w: np.ndarray, radius: float = DENSITY_RADIUS) -> tuple[np.ndarray, float]:
+  """A mode of encodings w [M, Dw] (the first MAX_DENSITY_POINTS): the encoding with the most
+  others within `radius`, and its density, that share over the mean of every encoding's (above 1:
+  denser than around a typical encoding). Returns (float32 [Dw], float)."""
+  w = np.asarray(w, np.float32)[:MAX_DENSITY_POINTS]
+  shares = near_share(w, w, radius)
+  return w[int(np.argmax(shares))], float(shares.max() / shares.mean())
 
 
 def _observed(split: Split, j: int, value: int) -> np.ndarray:

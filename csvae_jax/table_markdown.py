@@ -24,15 +24,17 @@ def _directions(table: dict[str, Any], key: str) -> str:
 def table1(table: dict[str, Any]) -> str:
   """Table 1: a row per switch, at the paper's point and, where searched, at the model's best."""
   rows = table["rows"]
-  extra = [k for k in ("others_kept", "reconstruction_keeps_target") if k in rows[0]]
-  best = [k for k in ("best_point", "accuracy_at_best", "others_kept_at_best") if k in rows[0]]
+  columns = [k for k in ("others_kept", "reconstruction_keeps_target", "best_point",
+                         "accuracy_at_best", "others_kept_at_best", "densest_point",
+                         "accuracy_at_densest", "others_kept_at_densest")
+             if any(k in r for r in rows)]
   lines = [_header(table, "Method 1: the classifier's accuracy on switched images"),
            "| attribute | from | to | examples | accuracy | unedited | "
-           + "".join(f"{k.replace('_', ' ')} | " for k in extra + best),
-           "|---|---|---|---|---|---|" + "---|" * len(extra + best)]
+           + "".join(f"{k.replace('_', ' ')} | " for k in columns),
+           "|---|---|---|---|---|---|" + "---|" * len(columns)]
   for r in rows:
-    cells = [f"{r[k]:.3f}" for k in extra] + [
-        _point(r[k]) if k == "best_point" else f"{r[k]:.3f}" for k in best]
+    cells = ["" if k not in r else _point(r[k]) if k.endswith("_point") else f"{r[k]:.3f}"
+             for k in columns]
     lines.append(f"| {r['attribute']} | {r['from']} | {r['to']} | {r['examples']} | "
                  f"{r['accuracy']:.3f} | {r['unedited']:.3f} | " + "".join(c + " | " for c in cells))
   lines.append(f"\nMean accuracy at the paper's points: {table['mean_accuracy']:.3f}"
@@ -41,10 +43,14 @@ def table1(table: dict[str, Any]) -> str:
     lines.append(f"Mean accuracy at each switch's best point (chosen on the search split): "
                  f"{table['mean_accuracy_at_best']:.3f}"
                  + _directions(table, "mean_accuracy_at_best") + ".")
+  if "mean_accuracy_at_densest" in table:
+    lines.append(f"Mean accuracy at the densest encoding (switching on): "
+                 f"{table['mean_accuracy_at_densest']:.3f}.")
   lines.append("\n(unedited: the share of the same images before the edit that the classifier "
                "already assigns the target; others kept: the share of edited images whose other "
                "labels it reads as before; reconstruction keeps target: the share of images that "
-               "already have the target whose reconstruction it still assigns the target.)")
+               "already have the target whose reconstruction it still assigns the target; densest "
+               "point: the search split's encoding of W_j with the most others near it.)")
   return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,8 @@
 """The paper's quantitative evaluation (5.4; docs/design.md#evaluation) of a trained image model.
 
 - `method1` (Table 1): the share of switched images that the classifier C assigns the target, at
-  the paper's points and at each model's own best point chosen on a search split.
+  the paper's points, at each model's own best point chosen on a search split and, for CSVAE
+  switching on, at the densest encoding of the search split (`switch_points.densest`).
 - `method2` (Table 2): target-changed, original-changed and target-original MSE over pairs of one
   identity with and without the attribute, the point p_j chosen on a search split.
 - `style_coverage`: how many of the generator's styles of an attribute a model's edits reach.
@@ -20,6 +21,7 @@ import numpy as np
 
 from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
+from csvae_jax import switch_points
 from csvae_jax import switching
 from csvae_jax import trained_model
 
@@ -190,6 +192,16 @@ def _scores(clf, edit, switch, split, idx, point) -> dict[str, float]:
   return out
 
 
+def present_w(model: trained_model.TrainedModel, split: Split, j: int,
+              max_examples: int = switch_points.MAX_DENSITY_POINTS
+              ) -> tuple[np.ndarray, np.ndarray]:
+  """(w_j means [M, Dw], their indices [M]) of (at most `max_examples` of) `split`'s examples with
+  attribute j."""
+  idx = np.flatnonzero(split["y"][:, j] == 1)[:max_examples]
+  w_mu = model.encode(split["x"][idx], split["y"][idx])["w_mu"]
+  return w_mu.reshape(len(idx), model.spec.num_labels, model.spec.w_dim)[:, j], idx
+
+
 def _means(rows: list[dict], key: str, exclusive: bool) -> dict[str, float]:
   """`key` averaged over all rows, and (independent labels) over the switches on and off."""
   out = {key: float(np.mean([r[key] for r in rows]))}
@@ -213,7 +225,8 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
   With `model` and `search`, a second row per switch: the model's own best point, the
   `candidate_points` point whose edits of (up to `max_search_examples` per switch of) `search` C
   most often reads as switched with every other label kept ("best_point", "accuracy_at_best",
-  "others_kept_at_best").
+  "others_kept_at_best"); and for CSVAE switching on a third: the densest encoding of `search`'s
+  examples with the attribute ("densest_point", "accuracy_at_densest", "others_kept_at_densest").
 
   With `reconstruct`, "reconstruction_keeps_target": the share of `split`'s images that already
   have the target whose reconstruction C still assigns the target. It measures how faithfully the
@@ -222,8 +235,10 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
   Returns:
     {"rows": [{"attribute", "from", "to", "examples", "accuracy", "unedited"[, "others_kept"]
      [, "best_point", "accuracy_at_best"[, "others_kept_at_best"]]
+     [, "densest_point", "accuracy_at_densest"[, "others_kept_at_densest"]]
      [, "reconstruction_keeps_target"]}], "mean_accuracy" (over rows) and, for independent
-     labels, "mean_accuracy_on"/"_off" (likewise "mean_accuracy_at_best"...)}.
+     labels, "mean_accuracy_on"/"_off" (likewise "mean_accuracy_at_best"...; and
+     "mean_accuracy_at_densest" over the rows that have it)}.
   """
   rows = []
   for switch in switches(clf.label_names, clf.exclusive):
@@ -239,6 +254,11 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
       at_best = _scores(clf, edit, switch, split, idx, best)
       out["best_point"] = np.asarray(best).tolist()
       out.update({f"{k}_at_best": v for k, v in at_best.items() if k != "unedited"})
+      if switch.on and model.spec.has_w:
+        densest, _ = switch_points.densest(present_w(model, search, switch.j)[0])
+        at_densest = _scores(clf, edit, switch, split, idx, densest)
+        out["densest_point"] = densest.tolist()
+        out.update({f"{k}_at_densest": v for k, v in at_densest.items() if k != "unedited"})
     if reconstruct is not None:
       have = np.flatnonzero(switch.has_target(split["y"]))[:max_examples]
       recon = reconstruct(split["x"][have], split["y"][have])
@@ -249,6 +269,9 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
   if rows and "accuracy_at_best" in rows[0]:
     means.update({f"mean_{k}": v for k, v in _means(rows, "accuracy_at_best",
                                                      clf.exclusive).items()})
+  at_densest = [r["accuracy_at_densest"] for r in rows if "accuracy_at_densest" in r]
+  if at_densest:
+    means["mean_accuracy_at_densest"] = float(np.mean(at_densest))
   return {"rows": rows, **means}
 
 

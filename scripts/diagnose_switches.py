@@ -21,10 +21,11 @@ pairs (x1, x2 = x1 re-rendered by the generator with the attribute switched):
                           as present, their likeliest style, each label's flips).
 For CSVAE, switching on, where the default point lies among the encodings it averages (w_j of the
 examples with attribute j, `switch_points.compute`):
-  density_at_default      the share of those encodings within RADIUS of the default point, over the
-                          mean share within RADIUS of each encoding: below 1, the mean lies where
+  density_at_default      the share of those encodings within 0.5 of the default point, over the
+                          mean share within 0.5 of each encoding: below 1, the mean lies where
                           fewer examples are encoded than around a typical one (between styles);
-  densest                 the encoding with the most others within RADIUS (a mode): its density
+  densest                 the encoding with the most others within 0.5 (`switch_points.densest`,
+                          as Table 1's densest point): its density
                           as above, the flips of its edits, the share read as present and their
                           target-changed;
   others_flipped_style_means  the flips at the mean encoding of each true style of the attribute
@@ -53,8 +54,9 @@ from csvae_jax import classifier as classifier_lib
 from csvae_jax import console
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
-from csvae_jax import switching
 from csvae_jax import paths
+from csvae_jax import switch_points
+from csvae_jax import switching
 from csvae_jax import tables
 
 flags.DEFINE_list("workdirs", None, "Trained runs on the same data.")
@@ -63,23 +65,6 @@ flags.DEFINE_enum("split", "validation", ["validation", "test"], "The split scor
 flags.DEFINE_integer("pairs", 256, "Pairs per switch.")
 flags.DEFINE_string("out", None, "Where diagnosis.{json,md} go.")
 flags.mark_flags_as_required(["workdirs", "classifier_dir", "out"])
-
-RADIUS = 0.5  # of the density around a point of W_j (the prior's sd is 1)
-MAX_ENCODED = 4096  # examples with the attribute encoded per split
-
-
-def present_w(model, split, j: int) -> tuple[np.ndarray, np.ndarray]:
-  """(w_j means [M, Dw], indices [M]) of (at most MAX_ENCODED of) `split`'s examples with
-  attribute j."""
-  idx = np.flatnonzero(split["y"][:, j] == 1)[:MAX_ENCODED]
-  w_mu = model.encode(split["x"][idx], split["y"][idx])["w_mu"]
-  return w_mu.reshape(len(idx), model.spec.num_labels, model.spec.w_dim)[:, j], idx
-
-
-def near_share(w: np.ndarray, points: np.ndarray) -> np.ndarray:
-  """The share of w [M, Dw] within RADIUS of each of points [P, Dw]: [P]."""
-  return np.asarray([np.mean(np.linalg.norm(w - p, axis=-1) < RADIUS) for p in points])
-
 
 def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]:
   """One row per switch: the figures of the module docstring."""
@@ -114,16 +99,17 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
     row["others_flipped_truth"], row["others_flipped_best"] = flipped(targets), flipped(at_best)
     if switch.on and model.spec.has_w:
       name = f"factor/{names[switch.j]}_style"
-      w_search, idx_search = present_w(model, search, switch.j)
-      w_scored, idx_scored = present_w(model, split, switch.j)
-      shares = near_share(w_search, w_search)
+      w_search, idx_search = tables.present_w(model, search, switch.j)
+      w_scored, idx_scored = tables.present_w(model, split, switch.j)
+      typical = switch_points.near_share(w_search, w_search).mean()
       default = switching.switch_points(model).w_present[switch.j]
-      row["density_at_default"] = float(near_share(w_search, default[None])[0] / shares.mean())
-      densest = w_search[shares.argmax()]
+      row["density_at_default"] = float(switch_points.near_share(w_search, default[None])[0]
+                                        / typical)
+      densest, density = switch_points.densest(w_search)
       at_densest = edit(x1, y1, switch.j, True, densest)
       read = clf.predicted_labels(at_densest)
       row["densest"] = {
-          "point": densest.tolist(), "density": float(shares.max() / shares.mean()),
+          "point": densest.tolist(), "density": density,
           "flipped": changed(read), "present": float(np.mean(read[:, switch.j] > 0.5)),
           "target_changed": float(tables.mse(targets, at_densest).mean())}
       row["others_flipped_style_means"] = []

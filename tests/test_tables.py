@@ -14,6 +14,7 @@ from csvae_jax import data as data_lib
 from csvae_jax import evaluate
 from csvae_jax import models
 from csvae_jax import summary
+from csvae_jax import switch_points
 from csvae_jax import tables
 from csvae_jax import trainer
 from csvae_jax.data import procedural
@@ -155,10 +156,19 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   assert table1["split"] == "test" and table1["search_split"] == "validation"
   assert set(table1) == meta | {"rows", "mean_accuracy", "mean_accuracy_on", "mean_accuracy_off",
                                 "mean_accuracy_at_best", "mean_accuracy_at_best_on",
-                                "mean_accuracy_at_best_off"}
-  assert set(table1["rows"][0]) == {"attribute", "from", "to", "examples", "accuracy",
-                                    "unedited", "others_kept", "reconstruction_keeps_target",
-                                    "best_point", "accuracy_at_best", "others_kept_at_best"}
+                                "mean_accuracy_at_best_off", "mean_accuracy_at_densest"}
+  row_keys = {"attribute", "from", "to", "examples", "accuracy", "unedited", "others_kept",
+              "reconstruction_keeps_target", "best_point", "accuracy_at_best",
+              "others_kept_at_best"}
+  densest_keys = {"densest_point", "accuracy_at_densest", "others_kept_at_densest"}
+  for row in table1["rows"]:  # CSVAE switching on: also at the densest encoding of validation
+    on = row["to"] == "present"
+    assert set(row) == row_keys | (densest_keys if on else set())
+    if on:  # an encoding of a validation face with the attribute, not their mean
+      j = procedural.LABEL_NAMES.index(row["attribute"])
+      w, _ = tables.present_w(model, dataset.splits["validation"], j)
+      assert np.min(np.abs(w - np.asarray(row["densest_point"])).max(1)) < 1e-6
+      assert np.abs(w.mean(0) - np.asarray(row["densest_point"])).max() > 1e-3
   assert table1["step"] == model.step and table1["seed"] == config.seed
   assert table1["mean_accuracy_on"] == pytest.approx(
       np.mean([r["accuracy"] for r in table1["rows"] if r["to"] == "present"]))
@@ -190,6 +200,21 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   assert both["kinds"]["csvae"]["Method 1"]["values"] == [
       table1["mean_accuracy"], validation["table1"]["mean_accuracy"]]
   assert both["kinds"]["csvae"]["target-changed, off"]["n"] == 2
+
+
+def test_the_densest_point_is_in_the_largest_cluster_where_the_mean_is_between_them():
+  """Three styles encoded as clusters of 60, 30 and 10 points (sd 0.1) around the corners of a
+  triangle: the mode is in the largest, while their mean lies where no encoding is."""
+  rng = np.random.default_rng(0)
+  centres = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 3.0]], np.float32)
+  w = np.concatenate([c + 0.1 * rng.standard_normal((n, 2)) for c, n in zip(centres,
+                                                                           (60, 30, 10))])
+  point, density = switch_points.densest(rng.permutation(w))
+  assert np.linalg.norm(point - centres[0]) < 0.3
+  # Within 0.5 of a typical encoding lie (60^2 + 30^2 + 10^2) / 100^2 = 0.46 of them.
+  assert density == pytest.approx(0.6 / 0.46, rel=0.05)
+  assert switch_points.near_share(w, w.mean(0)[None]) == pytest.approx([0.0])
+  assert switch_points.near_share(w, centres).tolist() == pytest.approx([0.6, 0.3, 0.1])
 
 
 def test_the_point_search_widens_until_the_best_is_interior():
