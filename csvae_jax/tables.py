@@ -254,7 +254,7 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
       at_best = _scores(clf, edit, switch, split, idx, best)
       out["best_point"] = np.asarray(best).tolist()
       out.update({f"{k}_at_best": v for k, v in at_best.items() if k != "unedited"})
-      if switch.on and model.spec.has_w:
+      if switch.on and model.spec.has_w and np.any(search["y"][:, switch.j] == 1):
         densest, _ = switch_points.densest(present_w(model, search, switch.j)[0])
         at_densest = _scores(clf, edit, switch, split, idx, densest)
         out["densest_point"] = densest.tolist()
