@@ -80,7 +80,9 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
   `SEARCH_SPLIT[split]`: `table1.{md,json}`, `table2.{md,json}` (data with identities) and
   `styles.json` (data with known styles: `tables.style_coverage` of each attribute) in `out_dir`,
   each name followed by `_validation` for the validation split. The classifier is loaded from
-  `classifier_dir`, or trained there once.
+  `classifier_dir`, or trained there once. Every file is written once all are computed, Table 1
+  last: its presence for a step means the evaluation finished (`experiment.train_and_tables`
+  resumes from it).
 
   Returns:
     {"table1": ..., "table2": ..., "styles": ...} as written (the latter two where they apply).
@@ -110,19 +112,21 @@ def write_tables(config: ml_collections.ConfigDict, model: trained_model.Trained
                                              reconstruct, model, search,
                                              sizes["search_examples"])}}
   logging.info("Table 1 (Method 1) done in %.0f s.", time.perf_counter() - start)
-  _write(out_dir, "table1" + suffix, out["table1"], table_markdown.table1(out["table1"]))
   if tables.has_identities(scored, traits) and tables.has_identities(search, traits):
     out["table2"] = {**meta, **tables.method2(model, search, scored, traits, edit, sizes["pairs"],
                                               sizes["search_pairs"])}
-    _write(out_dir, "table2" + suffix, out["table2"], table_markdown.table2(out["table2"]))
     logging.info("Table 2 (Method 2) done, %.0f s so far.", time.perf_counter() - start)
   if clf.net.num_styles:
     out["styles"] = {**meta, **{
         attribute: tables.style_coverage(clf, scored, j, tables.style_points(model, j, search),
                                          edit)
         for j, attribute in enumerate(dataset.label_names)}}
-    _write(out_dir, "styles" + suffix, out["styles"])
     logging.info("Styles reached done, %.0f s so far.", time.perf_counter() - start)
+  if "table2" in out:
+    _write(out_dir, "table2" + suffix, out["table2"], table_markdown.table2(out["table2"]))
+  if "styles" in out:
+    _write(out_dir, "styles" + suffix, out["styles"])
+  _write(out_dir, "table1" + suffix, out["table1"], table_markdown.table1(out["table1"]))
   return out
 
 

@@ -202,6 +202,20 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   assert both["kinds"]["csvae"]["target-changed, off"]["n"] == 2
 
 
+def test_an_evaluation_stopped_after_table1_leaves_no_table1_to_resume_from(trained, tmp_path,
+                                                                           monkeypatch):
+  """`experiment.train_and_tables` skips a run whose Table 1 is there for its step: an evaluation
+  stopped before Table 2 and the styles must not leave one behind."""
+  config, dataset, _, model, root = trained
+  def stopped(*args, **kwargs):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(tables, "method2", stopped)
+  with pytest.raises(KeyboardInterrupt):
+    evaluate.write_tables(config, model, dataset, str(tmp_path), str(root / "classifier"),
+                          split="validation")
+  assert not list(tmp_path.iterdir())
+
+
 def test_the_densest_point_is_in_the_largest_cluster_where_the_mean_is_between_them():
   """Three styles encoded as clusters of 60, 30 and 10 points (sd 0.1) around the corners of a
   triangle: the mode is in the largest, while their mean lies where no encoding is."""
