@@ -1,6 +1,7 @@
 """Shapes, finiteness and units of the four models."""
 
 import dataclasses
+import functools
 
 import chex
 import jax
@@ -67,21 +68,29 @@ def test_w_prior_per_label_value():
   np.testing.assert_allclose(np.exp(0.5 * logvar), [[1.0, 1.0, 0.1, 0.1]], rtol=1e-6)
 
 
+def _init_and_apply(spec, rng, x, y):
+  """The model's parameters and its forward pass on (x, y)."""
+  model = models.LatentModel(spec)
+  noise = models.draw_noise(spec, rng, len(x))
+  params = model.init(rng, x, y, noise)
+  return params, model.apply(params, x, y, noise)
+
+
 @pytest.mark.parametrize("kind", models.KINDS)
 @pytest.mark.parametrize("x_shape", [(64, 64, 3), (48, 48, 1), (20, 28, 1)])
 def test_image_models_decode_to_the_input_shape(kind, x_shape):
+  """Shapes by abstract evaluation (nothing compiled); values computed for the odd-sized faces."""
   spec = models.ModelSpec(kind=kind, x_shape=x_shape, num_labels=2, hidden=(),
                           conv_channels=(8, 16), likelihood="bernoulli")
-  model = models.LatentModel(spec)
   rng = jax.random.key(0)
   x = jax.random.uniform(rng, (2, *x_shape))
   y = jnp.array([[1.0, 0.0], [0.0, 1.0]])
-  noise = models.draw_noise(spec, rng, 2)
-  params = model.init(rng, x, y, noise)
-  out = model.apply(params, x, y, noise)
+  run = functools.partial(_init_and_apply, spec)
+  params, out = run(rng, x, y) if x_shape == (20, 28, 1) else jax.eval_shape(run, rng, x, y)
   chex.assert_shape([out.x_mu, out.x_logvar], (2, *x_shape))
   chex.assert_shape(out.z, (2, 2))
-  chex.assert_tree_all_finite(out)
+  if x_shape == (20, 28, 1):
+    chex.assert_tree_all_finite(out)
   assert "ConvTrunk_0" in params["params"]["encoder_z"]
 
 
@@ -94,8 +103,7 @@ def test_bfloat16_compute_is_close_to_float32(x_shape, hidden):
   x = jax.random.uniform(rng, (4, *x_shape))
   y = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
   noise = models.draw_noise(f32, rng, 4)
-  params = models.LatentModel(f32).init(rng, x, y, noise)
-  out32 = models.LatentModel(f32).apply(params, x, y, noise)
+  params, out32 = _init_and_apply(f32, rng, x, y)
   out16 = models.LatentModel(bf16).apply(params, x, y, noise)
   assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(out16))
   chex.assert_tree_all_finite(out16)
