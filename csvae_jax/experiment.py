@@ -68,13 +68,17 @@ def collect(root: str, split: str, num_steps: int) -> dict[str, dict[int, dict[s
 
 def train_and_tables(config: ml_collections.ConfigDict, workdir: str, classifier_dir: str,
                      split: str) -> tuple[dict[str, Any], dict[str, float]]:
-  """Trains `config` in `workdir` (resuming), then evaluates it on `split` unless a rerun finds
-  the tables there already for the last step.
+  """Trains `config` in `workdir` (resuming), then evaluates it on `split`; a run whose tables
+  of `split` are there for the last step is neither trained nor evaluated again (its checkpoints
+  need not be there: runs copied from another machine are summarised from their tables).
 
   Returns:
     ({"table1", "table2", "styles"} as `evaluate.write_tables` wrote them,
      {"train_seconds", "eval_seconds"} of this call).
   """
+  run = _read_tables(workdir, split, config.train.num_steps)
+  if run is not None:
+    return run, {"train_seconds": 0.0, "eval_seconds": 0.0}
   os.makedirs(os.path.dirname(os.path.abspath(workdir)), exist_ok=True)
   start = time.perf_counter()
   trainer.train_and_evaluate(config, workdir)

@@ -12,6 +12,7 @@ import csvae_jax
 from csvae_jax import classifier as classifier_lib
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
+from csvae_jax import experiment
 from csvae_jax import models
 from csvae_jax import summary
 from csvae_jax import switch_points
@@ -215,6 +216,29 @@ def test_an_evaluation_stopped_after_table1_leaves_no_table1_to_resume_from(trai
     evaluate.write_tables(config, model, dataset, str(tmp_path), str(root / "classifier"),
                           split="validation")
   assert not list(tmp_path.iterdir())
+
+
+def test_a_run_with_its_tables_is_summarised_without_training_or_checkpoints(tmp_path,
+                                                                            monkeypatch):
+  """Runs copied from another machine bring their tables, not their checkpoints: a run whose
+  tables of the split are there for the last step is read, neither trained nor evaluated; one
+  whose tables are of an earlier step is trained."""
+  config = _config(tmp_path / "data")
+  folder = tmp_path / "run" / "eval"
+  folder.mkdir(parents=True)
+  table1 = {"step": config.train.num_steps, "mean_accuracy": 0.75}
+  (folder / "table1_validation.json").write_text(json.dumps(table1))
+  (folder / "styles_validation.json").write_text(json.dumps({"Eyeglasses": {}}))
+  def untouchable(*args, **kwargs):
+    raise AssertionError("trained or evaluated again")
+  monkeypatch.setattr(trainer, "train_and_evaluate", untouchable)
+  monkeypatch.setattr(evaluate, "evaluate", untouchable)
+  run, timing = experiment.train_and_tables(config, str(tmp_path / "run"), "", "validation")
+  assert run == {"table1": table1, "styles": {"Eyeglasses": {}}}
+  assert timing == {"train_seconds": 0.0, "eval_seconds": 0.0}
+  (folder / "table1_validation.json").write_text(json.dumps({**table1, "step": 10}))
+  with pytest.raises(AssertionError, match="trained or evaluated again"):
+    experiment.train_and_tables(config, str(tmp_path / "run"), "", "validation")
 
 
 def test_the_densest_point_is_in_the_largest_cluster_where_the_mean_is_between_them():
