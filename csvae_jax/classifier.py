@@ -25,6 +25,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from csvae_jax import batching
 from csvae_jax import data as data_lib
 from csvae_jax import models
 from csvae_jax import paths
@@ -91,12 +92,10 @@ class TrainedClassifier:
   def predict(self, x: np.ndarray, batch_size: int = 512) -> dict[str, np.ndarray]:
     """x: uint8 [B, H, W, C] -> {"labels": float32 [B, k] probabilities, "styles": int32 [B, k]
     (each attribute's likeliest style; 0 where the data have no styles)}."""
-    labels, styles = [], []
-    for i in range(0, len(x), batch_size):
-      out = _predict(self.net, self.exclusive, self.params, jnp.asarray(x[i:i + batch_size]))
-      labels.append(np.asarray(out[0]))
-      styles.append(np.asarray(out[1]))
-    return {"labels": np.concatenate(labels), "styles": np.concatenate(styles)}
+    labels, styles = batching.map_batches(
+        functools.partial(_predict, self.net, self.exclusive, self.params), x,
+        batch_size=batch_size)
+    return {"labels": labels, "styles": styles}
 
   def predicted_labels(self, x: np.ndarray) -> np.ndarray:
     """int32 [B] class indices (exclusive labels) or [B, k] in {0, 1}."""

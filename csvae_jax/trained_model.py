@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from csvae_jax import batching
 from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
 from csvae_jax import models
@@ -46,11 +47,7 @@ BATCH_SIZE = 256  # Examples per compiled call: bounds the memory of encoding a 
 
 
 def _batched(fn, *arrays):
-  """fn over slices of BATCH_SIZE examples of `arrays` (None passes through), concatenated."""
-  size = next(len(a) for a in arrays if a is not None)
-  outs = [jax.device_get(fn(*(None if a is None else a[i:i + BATCH_SIZE] for a in arrays)))
-          for i in range(0, size, BATCH_SIZE)]
-  return jax.tree.map(lambda *parts: np.concatenate(parts), *outs)
+  return batching.map_batches(fn, *arrays, batch_size=BATCH_SIZE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,15 +68,15 @@ class TrainedModel:
   workdir: str
   switch_points: Optional[switch_points_lib.SwitchPoints] = None  # the edits' default points
 
-  def _labels(self, y, batch: int) -> jax.Array:
+  def _labels(self, y, batch: int) -> np.ndarray:
     y = np.asarray(y, np.float32)
     y = y.reshape(batch, -1) if y.ndim <= 1 else y
     if y.shape != (batch, self.spec.num_labels):
       raise ValueError(f"y has shape {y.shape}; expected [{batch}, {self.spec.num_labels}] "
                        f"(labels {', '.join(self.spec.label_names)}).")
-    return jnp.asarray(y)
+    return y
 
-  def _data(self, x) -> jax.Array:
+  def _data(self, x) -> np.ndarray:
     """One example or a batch, as float32 [B, *x_shape]; uint8 images become [0, 1]."""
     x = np.asarray(x)
     x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
@@ -87,7 +84,7 @@ class TrainedModel:
     if x.shape[1:] != self.spec.x_shape:
       raise ValueError(f"x has shape {x.shape}; this model takes [B, "
                        f"{', '.join(map(str, self.spec.x_shape))}] or one example.")
-    return jnp.asarray(x)
+    return x
 
   def encode(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """Posterior parameters of x [B, *x_shape] (or one example) with labels y [B, k] (0/1; [B] if
@@ -103,12 +100,12 @@ class TrainedModel:
              y: Optional[np.ndarray] = None) -> np.ndarray:
     """The decoder's mean [B, *x_shape] in data units, from z [B, Dz] and w [B, k*Dw] (CSVAE) or
     y [B, k] (CondVAE, CondVAE-info; values in [0, 1] or any switching point p)."""
-    z = jnp.asarray(np.asarray(z, np.float32))
+    z = np.asarray(z, np.float32)
     if self.spec.has_w and w is None:
       raise ValueError("A CSVAE decodes from z and w: pass w ([B, k*Dw]).")
     if self.spec.decodes_y and y is None:
       raise ValueError(f"A {self.spec.kind} decodes from z and y: pass y ([B, k]).")
-    w = None if w is None else jnp.asarray(np.asarray(w, np.float32))
+    w = None if w is None else np.asarray(w, np.float32)
     y = None if y is None else self._labels(y, z.shape[0])
     return _batched(functools.partial(_decode, self.spec, self.params), z, w, y)
 
@@ -138,7 +135,7 @@ class TrainedModel:
     if self.adversary_params is None:
       raise ValueError(f"A {self.spec.kind} has no adversary.")
     return _batched(functools.partial(_adversary, self.spec, self.adversary_params),
-                    jnp.asarray(np.asarray(z, np.float32)))
+                    np.asarray(z, np.float32))
 
 
 def _open(workdir: str, step: Optional[int]) -> tuple[Any, int]:
