@@ -4,10 +4,11 @@
   python bench/evaluation.py --config configs/procedural.py --workdir runs/procedural
 
 Trains the config into --workdir (or resumes it: a trained workdir is only evaluated), then runs
-`evaluate.evaluate` (probes, figures, Tables 1 and 2, styles) twice in this process on the
-validation split: the first pays every compilation, the second reuses them, so their difference
-is the compilation's share. The judge classifier is trained once beforehand (not timed). Prints
-one line per run: seconds, backend compilations and their seconds (jax.monitoring's count).
+`evaluate.evaluate` (probes, figures, Tables 1 and 2, styles) twice (--repeats) in this process
+on the validation split: the first pays every compilation, the second reuses them, so their
+difference is the compilation's share. The judge classifier is trained once beforehand (not
+timed). Prints one line per run: seconds, backend compilations and their seconds
+(jax.monitoring's count).
 """
 
 import collections
@@ -33,6 +34,7 @@ from csvae_jax import trainer
 
 config_flags.DEFINE_config_file("config", os.path.join(REPO, "configs", "tiny_images.py"),
                                 "An image config.", lock_config=False)
+flags.DEFINE_integer("repeats", 2, "Evaluations in the process: the first pays the compilations.")
 flags.DEFINE_string("workdir", None, "The run to evaluate (trained first if need be); default: "
                     "a temporary folder.")
 
@@ -55,7 +57,7 @@ def main(argv):
       compiles["n"] += 1
       compiles["s"] += duration
   monitoring.register_event_duration_secs_listener(count)
-  for name in ("first evaluation", "second evaluation"):
+  for name in ("first evaluation", "second evaluation", "third evaluation")[:flags.FLAGS.repeats]:
     compiles.clear()
     start = time.perf_counter()
     evaluate.evaluate(config, workdir, classifier_dir=classifier_dir, split="validation")
