@@ -57,11 +57,11 @@ def main(argv):
       compiles["n"] += 1
       compiles["s"] += duration
   monitoring.register_event_duration_secs_listener(count)
-  for name in ("first evaluation", "second evaluation", "third evaluation")[:flags.FLAGS.repeats]:
+  for i in range(flags.FLAGS.repeats):
     compiles.clear()
     start = time.perf_counter()
     evaluate.evaluate(config, workdir, classifier_dir=classifier_dir, split="validation")
-    print(f"{name}: {time.perf_counter() - start:.1f} s, {compiles['n']} compilations "
+    print(f"evaluation {i + 1}: {time.perf_counter() - start:.1f} s, {compiles['n']} compilations "
           f"taking {compiles['s']:.1f} s", flush=True)
 
 

@@ -83,10 +83,8 @@ def train_and_tables(config: ml_collections.ConfigDict, workdir: str, classifier
   start = time.perf_counter()
   trainer.train_and_evaluate(config, workdir)
   trained = time.perf_counter()
+  evaluate.evaluate(config, workdir, classifier_dir=classifier_dir, split=split)
   run = _read_tables(workdir, split, config.train.num_steps)
-  if run is None:
-    evaluate.evaluate(config, workdir, classifier_dir=classifier_dir, split=split)
-    run = _read_tables(workdir, split, config.train.num_steps)
   timing = {"train_seconds": round(trained - start, 1),
             "eval_seconds": round(time.perf_counter() - trained, 1)}
   logging.info("%s: train %.0f s, eval %.0f s", workdir, timing["train_seconds"],
