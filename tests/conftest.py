@@ -14,14 +14,21 @@ from configs import tiny  # pylint: disable=g-import-not-at-top
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(tmp_path_factory):
-  """One on-disk XLA cache per test process and the train.py runs it starts.
+  """One on-disk XLA cache for the whole run: every test process and the train.py runs they start.
 
   Many tests compile the same programs (the tiny config's init and steps, in-process and in
-  subprocesses); the cache compiles each once. A cached executable is the same binary, so results
-  are bit-identical to a fresh compile. Each pytest-xdist worker (`-n 2`) has its own cache in its
-  own temporary directory; with one test file per worker, the two caches share no program.
+  subprocesses, in several test files); the cache compiles each once. A cached executable is the
+  same binary, so results are bit-identical to a fresh compile. The pytest-xdist workers (`-n 2`)
+  share the run's temporary directory, so a program one worker compiled loads in the other; a
+  reader that meets an entry still being written gets a read error, which JAX turns into a
+  warning and a compile.
   """
-  cache = str(tmp_path_factory.mktemp("jax_cache"))
+  if os.environ.get("PYTEST_XDIST_WORKER"):  # the run's directory, above each worker's own
+    cache = tmp_path_factory.getbasetemp().parent / "jax_cache"
+    cache.mkdir(exist_ok=True)
+  else:
+    cache = tmp_path_factory.mktemp("jax_cache")
+  cache = str(cache)
   settings = {"jax_compilation_cache_dir": cache, "jax_persistent_cache_min_compile_time_secs": 0.5}
   for name, value in settings.items():
     jax.config.update(name, value)

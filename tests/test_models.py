@@ -20,8 +20,8 @@ def test_output_shapes_and_finiteness(kind):
   rng = jax.random.key(0)
   x, y = jax.random.normal(rng, (5, 3)), jnp.array([[0, 1]] * 5, jnp.float32)
   noise = models.draw_noise(spec, rng, 5)
-  params = model.init(rng, x, y, noise)
-  out = model.apply(params, x, y, noise)
+  params = models.jit_init(model.init)(rng, x, y, noise)
+  out = jax.jit(model.apply)(params, x, y, noise)
   chex.assert_shape([out.x_mu, out.x_logvar], (5, 3))
   chex.assert_shape([out.z_mu, out.z_logvar, out.z], (5, 4))
   if kind == "csvae":
@@ -41,8 +41,8 @@ def test_condvae_encoder_sees_y_and_others_do_not():
   for kind, sees_y in (("condvae", True), ("vae", False), ("csvae", False)):
     spec = models.ModelSpec(kind=kind, x_shape=(3,), num_labels=1)
     model = models.LatentModel(spec)
-    params = model.init(jax.random.key(0), x, jnp.zeros((1, 1)),
-                        models.draw_noise(spec, jax.random.key(1), 1))
+    params = models.jit_init(model.init)(jax.random.key(0), x, jnp.zeros((1, 1)),
+                                         models.draw_noise(spec, jax.random.key(1), 1))
     enc = lambda y: model.apply(params, x, y, method=models.LatentModel.encode)["z_mu"]
     assert (not np.allclose(enc(jnp.zeros((1, 1))), enc(jnp.ones((1, 1))))) == sees_y
 
@@ -68,12 +68,13 @@ def test_w_prior_per_label_value():
   np.testing.assert_allclose(np.exp(0.5 * logvar), [[1.0, 1.0, 0.1, 0.1]], rtol=1e-6)
 
 
-def _init_and_apply(spec, rng, x, y):
-  """The model's parameters and its forward pass on (x, y)."""
+def _init_and_apply(spec, rng, x, y, compiled_init=True):
+  """The model's parameters and its forward pass on (x, y); the init compiled whole as the
+  trainer's (`models.jit_init`), or traced as it is where the caller transforms this function."""
   model = models.LatentModel(spec)
   noise = models.draw_noise(spec, rng, len(x))
-  params = model.init(rng, x, y, noise)
-  return params, model.apply(params, x, y, noise)
+  params = (models.jit_init(model.init) if compiled_init else model.init)(rng, x, y, noise)
+  return params, jax.jit(model.apply)(params, x, y, noise)
 
 
 @pytest.mark.parametrize("kind", models.KINDS)
@@ -87,7 +88,8 @@ def test_image_models_decode_to_the_input_shape(kind, x_shape):
   y = jnp.array([[1.0, 0.0], [0.0, 1.0]])
   computed = x_shape == (20, 28, 1)
   run = functools.partial(_init_and_apply, spec)
-  params, out = run(rng, x, y) if computed else jax.eval_shape(run, rng, x, y)
+  params, out = (run(rng, x, y) if computed
+                 else jax.eval_shape(functools.partial(run, compiled_init=False), rng, x, y))
   chex.assert_shape([out.x_mu, out.x_logvar], (2, *x_shape))
   chex.assert_shape(out.z, (2, 2))
   if computed:
@@ -105,7 +107,7 @@ def test_bfloat16_compute_is_close_to_float32(x_shape, hidden):
   y = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
   noise = models.draw_noise(f32, rng, 4)
   params, out32 = _init_and_apply(f32, rng, x, y)
-  out16 = models.LatentModel(bf16).apply(params, x, y, noise)
+  out16 = jax.jit(models.LatentModel(bf16).apply)(params, x, y, noise)
   assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(out16))
   chex.assert_tree_all_finite(out16)
   for a, b in zip(jax.tree.leaves(out16), jax.tree.leaves(out32)):
@@ -123,7 +125,7 @@ def test_centred_w_posterior_is_offset_from_the_prior_of_the_given_labels():
   x = jax.random.normal(jax.random.key(0), (4, 3))
   y = jnp.array([[1, 0], [0, 1], [1, 1], [0, 0]], jnp.float32)
   noise = models.draw_noise(centred_spec, jax.random.key(1), 4)
-  params = free.init(jax.random.key(2), x, y, noise)
+  params = models.jit_init(free.init)(jax.random.key(2), x, y, noise)
   got = centred.apply(params, x, y, method=models.LatentModel.encode)
   raw = free.apply(params, x, y, method=models.LatentModel.encode)
   prior_mean = np.repeat(np.asarray(y) * 3.0, 2, axis=1)               # [4, k * Dw]

@@ -213,6 +213,7 @@ def _train(config, num_steps, splits=None, label_names=("upper_half",)):
   """Trains in chunks of 100 steps; returns the spec, state, splits and each chunk's metrics."""
   spec, state, splits = _setup(config, splits, label_names)
   mesh = parallel.make_mesh()
+  state = jax.device_put(state, parallel.replicated(mesh))  # as the trainer places it: one compile
   train_chunk = trainer.make_train_chunk(spec, dict(config.loss))
   chunks = pipeline.make_chunks(splits["train"], seed=1, batch_size=config.train.batch_size,
                                 first_step=0, num_steps=num_steps, steps_per_chunk=100)
