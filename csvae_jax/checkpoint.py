@@ -113,10 +113,10 @@ def relocate(config: ml_collections.ConfigDict, locations: Optional[dict],
 def add_switch_points(workdir: str, step: int,
                       points: switch_points_lib.SwitchPoints) -> None:
   """Writes `points` into the checkpoint of `step` in `workdir`, one written before checkpoints
-  kept them (`scripts/add_switch_points.py`)."""
+  kept them all (`scripts/add_switch_points.py`); the model's weights are not touched."""
   item = paths.resolve(workdir) / "checkpoints" / str(step) / "switch_points"
   with ocp.Checkpointer(ocp.JsonCheckpointHandler()) as checkpointer:
-    checkpointer.save(item, args=ocp.args.JsonSave(points.to_json()))
+    checkpointer.save(item, args=ocp.args.JsonSave(points.to_json()), force=True)
 
 
 def restore_state(manager: ocp.CheckpointManager, step: int, abstract_state: Any) -> Any:

@@ -162,7 +162,7 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
                                 fix="Leave out --config to evaluate with the checkpoint's own.")
   dataset = data_lib.load_evaluation_dataset(config.data)
   splits = dataset.splits
-  if model.switch_points is None:  # a checkpoint from before they were stored: for this eval
+  if switch_points.incomplete(model.switch_points, model.spec):  # an older checkpoint: for now
     model = dataclasses.replace(model, switch_points=switch_points.compute(
         model.encode, model.spec, splits, config.eval.probe_max_train, model.step))
   train, test = splits["train"], splits[split]

@@ -4,10 +4,12 @@ a checkpoint and stored with it (`checkpoint.save`), so that editing never needs
   points = switch_points.compute(model.encode, spec, dataset.splits, max_train=10_000, step=2500)
   points.z_mean[j, 1]      # [Dz] the mean z of training examples with attribute j (the VAE's)
   points.w_present[j]      # [Dw] CSVAE: the mean of mu_phi2^j over examples with attribute j
+  points.w_densest[j]      # [Dw] CSVAE: their densest encoding, the default point of switching on
 
 `densest` finds a mode of such encodings instead of their mean: an attribute with several styles
 encodes them in separate clusters of W_j, and their mean can lie between them, where the decoder
-saw few encodings (docs/experiments/2026-12-02-heldout-comparison/).
+saw few encodings (docs/experiments/2026-12-02-heldout-comparison/). The mode is the default of
+switching on, the mean (the paper's point) a row of Table 1 (docs/experiments/2026-12-03-edit-point/).
 """
 
 import dataclasses
@@ -30,24 +32,32 @@ class SwitchPoints:
                                       # examples with label j observed as 0, 1
   w_present: Optional[np.ndarray] = None  # float32 [k, Dw] (CSVAE): mean of mu_phi2^j over the
                                           # examples with label j observed as 1, of...
+  w_densest: Optional[np.ndarray] = None  # float32 [k, Dw] (CSVAE): `densest` of the same
   w_splits: tuple[str, ...] = ()      # ... this split per label: the held-out one, or train
                                       # where it has none
 
   def to_json(self) -> dict[str, Any]:
     out = {"step": self.step, "z_mean": self.z_mean.tolist(), "w_splits": list(self.w_splits)}
-    if self.w_present is not None:
-      out["w_present"] = self.w_present.tolist()
+    for name in ("w_present", "w_densest"):
+      if getattr(self, name) is not None:
+        out[name] = getattr(self, name).tolist()
     return out
 
   @classmethod
   def from_json(cls, stored: dict[str, Any]) -> "SwitchPoints":
-    """From `to_json`'s dict (checkpoints before `w_splits` was kept took validation's)."""
-    w_present = stored.get("w_present")
-    w_splits = stored.get("w_splits", ["validation"] * (0 if w_present is None
-                                                        else len(w_present)))
+    """From `to_json`'s dict (checkpoints before `w_splits` was kept took validation's; those
+    before `w_densest` was kept have none)."""
+    w = {name: None if stored.get(name) is None else np.asarray(stored[name], np.float32)
+         for name in ("w_present", "w_densest")}
+    w_splits = stored.get("w_splits", ["validation"] * (0 if w["w_present"] is None
+                                                        else len(w["w_present"])))
     return cls(step=int(stored["step"]), z_mean=np.asarray(stored["z_mean"], np.float32),
-               w_present=None if w_present is None else np.asarray(w_present, np.float32),
-               w_splits=tuple(w_splits))
+               w_splits=tuple(w_splits), **w)
+
+
+def incomplete(points: Optional[SwitchPoints], spec: models.ModelSpec) -> bool:
+  """Whether a checkpoint's `points` (None: none stored) lack any that `spec`'s edits use."""
+  return points is None or (spec.has_w and points.w_densest is None)
 
 
 DENSITY_RADIUS = 0.5  # of the neighbourhoods `densest` counts in (the W_j priors' sd is 1)
@@ -101,14 +111,16 @@ def compute(encode: Encode, spec: models.ModelSpec, splits: dict[str, Split], ma
   held_out_name = "validation" if "validation" in splits else "test"
   candidates = {held_out_name: splits[held_out_name], "train": train}
   encoded = {}  # split name -> w_mu [N, k, Dw], each split encoded once
-  w_present, w_splits = [], []
+  w_present, w_densest, w_splits = [], [], []
   for j in range(spec.num_labels):
     name = held_out_name if len(_observed(candidates[held_out_name], j, 1)) else "train"
     split = candidates[name]
     if name not in encoded:
       w_mu = encode(split["x"], _seen_labels(split))["w_mu"]
       encoded[name] = w_mu.reshape(len(w_mu), spec.num_labels, spec.w_dim)
-    w_present.append(encoded[name][_observed(split, j, 1), j].mean(0))
+    w_j = encoded[name][_observed(split, j, 1), j]  # [M, Dw]
+    w_present.append(w_j.mean(0))
+    w_densest.append(densest(w_j)[0])
     w_splits.append(name)
   return SwitchPoints(step=step, z_mean=z_mean, w_present=np.asarray(w_present, np.float32),
-                      w_splits=tuple(w_splits))
+                      w_densest=np.asarray(w_densest, np.float32), w_splits=tuple(w_splits))

@@ -9,9 +9,13 @@
 | vae                   | z = mu(x) + t (m_j[on] - m_j[y_j]), m: the mean encodings of training |
 |                       | examples with y_j = 0, 1 (TFD: m_i, x's class); t = point, default 1 |
 | condvae, condvae_info | decode mu(x[, y]) with y_j = p (default 1 for on, 0 for off)          |
-| csvae                 | decode z = mu_phi1(x) with w_j = p (default: the validation mean of   |
-|                       | mu_phi2^j over examples with the attribute; off: the absent prior's  |
-|                       | mean)                                                                 |
+| csvae                 | decode z = mu_phi1(x) with w_j = p (default: the densest validation  |
+|                       | encoding mu_phi2^j of the examples with the attribute; off: the      |
+|                       | absent prior's mean)                                                 |
+
+CSVAE's default point for switching on is a mode of the encodings, not the paper's point (their
+mean, `paper_point`): with several styles of an attribute the mean can lie between their clusters,
+where the decoder draws other labels too (docs/experiments/2026-12-03-edit-point/).
 """
 
 from typing import Optional, Sequence, Union
@@ -98,6 +102,28 @@ def switch_points(model: trained_model.TrainedModel) -> switch_points_lib.Switch
   return model.switch_points
 
 
+def paper_point(model: trained_model.TrainedModel, j: int, on: bool) -> Optional[np.ndarray]:
+  """The paper's point (4.3) of switching label j on or off where it is not `switch_attribute`'s
+  default: CSVAE switching on, the mean of mu_phi2^j over the examples with the attribute, [Dw];
+  otherwise None (the default is the paper's)."""
+  return switch_points(model).w_present[j] if model.spec.has_w and on else None
+
+
+def _default_w(model: trained_model.TrainedModel, j: int, on: bool) -> np.ndarray:
+  """CSVAE's default point of W_j, [Dw]: the densest encoding with the attribute (on) or the
+  absent prior's mean (off)."""
+  spec = model.spec
+  if not on:
+    return np.full(spec.w_dim, spec.w_absent_mean, np.float32)
+  points = switch_points(model)
+  if points.w_densest is None:
+    raise ValueError(
+        f"The checkpoint at step {model.step} in {model.workdir} predates the default point of "
+        "switching on (the densest encoding); store it once, with the dataset present: python "
+        f"scripts/add_switch_points.py --workdir {model.workdir} (or pass `point`).")
+  return points.w_densest[j]
+
+
 def switch_attribute(model: trained_model.TrainedModel, x: np.ndarray, y: Optional[np.ndarray],
                      attribute: Union[Attribute, Sequence[Attribute]],
                      on: Union[bool, Sequence[bool]] = True,
@@ -179,7 +205,7 @@ def _switch(model, x, y, edits, exclusive) -> np.ndarray:
   batches = []
   for j, on, p in edits:
     if p is None:
-      p = switch_points(model).w_present[j] if on else np.full(spec.w_dim, spec.w_absent_mean)
+      p = _default_w(model, j, on)
     batches.append(np.asarray(p, np.float32).reshape(-1, spec.w_dim))  # [P, Dw]
   outs = []
   for i in range(max(len(b) for b in batches)):

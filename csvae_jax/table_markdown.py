@@ -44,13 +44,14 @@ def table1(table: dict[str, Any]) -> str:
                  f"{table['mean_accuracy_at_best']:.3f}"
                  + _directions(table, "mean_accuracy_at_best") + ".")
   if "mean_accuracy_at_densest" in table:
-    lines.append(f"Mean accuracy at the densest encoding (switching on): "
+    lines.append(f"Mean accuracy at the default point, the densest encoding (switching on): "
                  f"{table['mean_accuracy_at_densest']:.3f}.")
   lines.append("\n(unedited: the share of the same images before the edit that the classifier "
                "already assigns the target; others kept: the share of edited images whose other "
                "labels it reads as before; reconstruction keeps target: the share of images that "
                "already have the target whose reconstruction it still assigns the target; densest "
-               "point: the search split's encoding of W_j with the most others near it.)")
+               "point: CSVAE's default point of switching on, the held-out encoding of W_j with "
+               "the most others near it, stored with the checkpoint.)")
   return "\n".join(lines) + "\n"
 
 

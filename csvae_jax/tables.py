@@ -2,7 +2,8 @@
 
 - `method1` (Table 1): the share of switched images that the classifier C assigns the target, at
   the paper's points, at each model's own best point chosen on a search split and, for CSVAE
-  switching on, at the densest encoding of the search split (`switch_points.densest`).
+  switching on, at its default point, the densest encoding stored with the checkpoint
+  (`switch_points.densest`).
 - `method2` (Table 2): target-changed, original-changed and target-original MSE over pairs of one
   identity with and without the attribute, the point p_j chosen on a search split.
 - `style_coverage`: how many of the generator's styles of an attribute a model's edits reach.
@@ -142,7 +143,7 @@ def candidate_points(model: trained_model.TrainedModel, switch: Switch, split: S
   j, dw = switch.j, spec.w_dim
   if switch.on:
     centre = np.full(dw, spec.w_present_mean, np.float32)
-    extra = switching.switch_points(model).w_present[j]
+    extra = switching.paper_point(model, j, True)
   else:
     centre = np.full(dw, spec.w_absent_mean, np.float32)
     absent = np.flatnonzero(split["y"][:, j] == 0)[:1024]
@@ -218,15 +219,17 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
             model: Optional[trained_model.TrainedModel] = None,
             search: Optional[Split] = None, max_search_examples: int = 256) -> dict[str, Any]:
   """Table 1: per switch, the share of edited images of `split` that C assigns the target
-  ("accuracy") at the paper's point (the edit's default), beside the share of the unedited ones it
-  already does ("unedited"). With independent labels also "others_kept": the share of edited
-  images whose other labels C reads as it read them before the edit.
+  ("accuracy") at the paper's point (`switching.paper_point` with `model`, else the edit's
+  default), beside the share of the unedited ones it already does ("unedited"). With independent
+  labels also "others_kept": the share of edited images whose other labels C reads as it read them
+  before the edit.
 
   With `model` and `search`, a second row per switch: the model's own best point, the
   `candidate_points` point whose edits of (up to `max_search_examples` per switch of) `search` C
   most often reads as switched with every other label kept ("best_point", "accuracy_at_best",
-  "others_kept_at_best"); and for CSVAE switching on a third: the densest encoding of `search`'s
-  examples with the attribute ("densest_point", "accuracy_at_densest", "others_kept_at_densest").
+  "others_kept_at_best"); and for CSVAE switching on a third: the edit's default point, the
+  densest encoding stored with the checkpoint ("densest_point", "accuracy_at_densest",
+  "others_kept_at_densest").
 
   With `reconstruct`, "reconstruction_keeps_target": the share of `split`'s images that already
   have the target whose reconstruction C still assigns the target. It measures how faithfully the
@@ -245,8 +248,9 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
     idx = switch.sources(split["y"])[:max_examples]
     if not len(idx):
       continue
+    paper = None if model is None else switching.paper_point(model, switch.j, switch.on)
     out = {**switch.public, "examples": int(len(idx)),
-           **_scores(clf, edit, switch, split, idx, None)}
+           **_scores(clf, edit, switch, split, idx, paper)}
     if model is not None and search is not None and len(switch.sources(search["y"])):
       points = candidate_points(model, switch, search).points
       best = points[int(np.argmax(_clean_share(clf, edit, switch, search, points,
@@ -254,10 +258,9 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
       at_best = _scores(clf, edit, switch, split, idx, best)
       out["best_point"] = np.asarray(best).tolist()
       out.update({f"{k}_at_best": v for k, v in at_best.items() if k != "unedited"})
-      if switch.on and model.spec.has_w and np.any(search["y"][:, switch.j] == 1):
-        densest, _ = switch_points.densest(present_w(model, search, switch.j)[0])
-        at_densest = _scores(clf, edit, switch, split, idx, densest)
-        out["densest_point"] = densest.tolist()
+      if paper is not None:
+        at_densest = _scores(clf, edit, switch, split, idx, None)
+        out["densest_point"] = switching.switch_points(model).w_densest[switch.j].tolist()
         out.update({f"{k}_at_densest": v for k, v in at_densest.items() if k != "unedited"})
     if reconstruct is not None:
       have = np.flatnonzero(switch.has_target(split["y"]))[:max_examples]

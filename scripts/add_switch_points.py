@@ -3,8 +3,9 @@ r"""Stores the default edit points in a checkpoint written before they were kept
 
   python scripts/add_switch_points.py --workdir runs/old_run [--step 2500]
 
-Needs the run's dataset (as `eval.py` does; `--config.data.data_dir=...` where it moved). A
-checkpoint that has its points is left as it is.
+Needs the run's dataset (as `eval.py` does; `--data_dir` where it moved). A checkpoint that has
+all its points is left as it is; one that lacks CSVAE's default point of switching on (the densest
+encoding, kept since 2026-12-05) gets every point computed again.
 """
 
 import os
@@ -33,7 +34,7 @@ flags.mark_flags_as_required(["workdir"])
 def add(workdir: str, step: int | None = None, data_dir: str = "") -> bool:
   """Computes and stores the switch points of `workdir`'s checkpoint; False if it had them."""
   model = csvae_jax.load(workdir, step)
-  if model.switch_points is not None:
+  if not switch_points.incomplete(model.switch_points, model.spec):
     return False
   config = model.config
   if data_dir:

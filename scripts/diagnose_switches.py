@@ -6,7 +6,8 @@ procedural faces (docs/experiments/2026-12-02-protocol-screen/, "Switching off")
 
 On `--split` (validation: the points are searched on train) and for each switch, over the same
 pairs (x1, x2 = x1 re-rendered by the generator with the attribute switched):
-  target_changed_default  MSE(x2, G(x1)) at the edit's default point (the paper's);
+  target_changed_paper    MSE(x2, G(x1)) at the paper's point (`switching.paper_point`: the
+                          edit's default but for CSVAE switching on);
   target_changed_best     the same at the point searched as Method 2 does (`tables.best_point`);
   redraw_target           MSE(x2, reconstruction of x2): how close the decoder comes to the truth
                           when it is given the truth itself, a floor for any edit through it;
@@ -19,13 +20,13 @@ pairs (x1, x2 = x1 re-rendered by the generator with the attribute switched):
                           x2 (`_truth`), at the best point (`_best`) and, switching on, at each
                           point of the styles grid (`_points`: the point, the share of edits read
                           as present, their likeliest style, each label's flips).
-For CSVAE, switching on, where the default point lies among the encodings it averages (w_j of the
+For CSVAE, switching on, where the paper's point lies among the encodings it averages (w_j of the
 examples with attribute j, `switch_points.compute`):
-  density_at_default      the share of those encodings within 0.5 of the default point, over the
+  density_at_paper        the share of those encodings within 0.5 of the paper's point, over the
                           mean share within 0.5 of each encoding: below 1, the mean lies where
                           fewer examples are encoded than around a typical one (between styles);
-  densest                 the encoding with the most others within 0.5 (`switch_points.densest`,
-                          as Table 1's densest point): its density
+  densest                 the encoding with the most others within 0.5 (`switch_points.densest`;
+                          the edit's default is that of the held-out encodings): its density
                           as above, the flips of its edits, the share read as present and their
                           target-changed;
   others_flipped_style_means  the flips at the mean encoding of each true style of the attribute
@@ -78,11 +79,12 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
     search_pairs = tables.pairs(search, switch, names, 128, traits)
     x1, y1 = split["x"][idx], split["y"][idx]
     best, _, _ = tables.best_point(model, edit, switch, search, search_pairs)
-    at_default, at_best = edit(x1, y1, switch.j, switch.on, None), edit(
-        x1, y1, switch.j, switch.on, best)
+    at_paper = edit(x1, y1, switch.j, switch.on,
+                    switching.paper_point(model, switch.j, switch.on))
+    at_best = edit(x1, y1, switch.j, switch.on, best)
     redraw = lambda x, y: switching.to_uint8(model.reconstruct(x, y))
     row = {**switch.public, "pairs": int(len(idx)), "best_point": np.asarray(best).tolist(),
-           "target_changed_default": float(tables.mse(targets, at_default).mean()),
+           "target_changed_paper": float(tables.mse(targets, at_paper).mean()),
            "target_changed_best": float(tables.mse(targets, at_best).mean()),
            "redraw_target": float(tables.mse(targets, redraw(
                targets, switch.switched_labels(y1))).mean()),
@@ -94,7 +96,7 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
               for i in range(len(names)) if i != switch.j}
     def flipped(images):  # changed() of the classifier's reading of images [N, ...]
       return changed(clf.predicted_labels(images))
-    row["others_flipped"] = flipped(at_default)
+    row["others_flipped"] = flipped(at_paper)
     row["others_flipped_reconstruction"] = flipped(redraw(x1, y1))
     row["others_flipped_truth"], row["others_flipped_best"] = flipped(targets), flipped(at_best)
     if switch.on and model.spec.has_w:
@@ -102,9 +104,8 @@ def diagnose(model, clf, dataset, split_name: str, num_pairs: int) -> list[dict]
       w_search, idx_search = tables.present_w(model, search, switch.j)
       w_scored, idx_scored = tables.present_w(model, split, switch.j)
       typical = switch_points.near_share(w_search, w_search).mean()
-      default = switching.switch_points(model).w_present[switch.j]
-      row["density_at_default"] = float(switch_points.near_share(w_search, default[None])[0]
-                                        / typical)
+      paper = switching.paper_point(model, switch.j, True)
+      row["density_at_paper"] = float(switch_points.near_share(w_search, paper[None])[0] / typical)
       densest, density = switch_points.densest(w_search)
       at_densest = edit(x1, y1, switch.j, True, densest)
       read = clf.predicted_labels(at_densest)
@@ -153,17 +154,17 @@ def main(argv):
       flipped = ", ".join(f"{k} {v:.2f} ({r['others_flipped_reconstruction'][k]:.2f} / "
                           f"{r['others_flipped_truth'][k]:.2f} / {r['others_flipped_best'][k]:.2f})"
                           for k, v in r["others_flipped"].items())
-      lines.append(f"| {workdir} | {r['attribute']} → {r['to']} | {r['target_changed_default']:.5f}"
+      lines.append(f"| {workdir} | {r['attribute']} → {r['to']} | {r['target_changed_paper']:.5f}"
                    f" | {r['target_changed_best']:.5f} | {r['redraw_target']:.5f} | "
                    f"{r['redraw_input']:.5f} | {r['edit_gap']:.5f} | {flipped} |")
-      if "density_at_default" in r:
+      if "density_at_paper" in r:
         means = "; ".join(as_text(m["flipped"]) for m in r["others_flipped_style_means"])
         d = r["densest"]
-        w_lines.append(f"| {workdir} | {r['attribute']} | {r['density_at_default']:.2f} | "
+        w_lines.append(f"| {workdir} | {r['attribute']} | {r['density_at_paper']:.2f} | "
                        f"{as_text(r['others_flipped'])} | {means} | {d['density']:.2f}: "
                        f"{as_text(d['flipped'])}, present {d['present']:.2f}, target-changed "
                        f"{d['target_changed']:.5f} | {as_text(r['w_reads_others'])} |")
-  header = ("| run | switch | target-changed, default point | at the best point | redraw of the "
+  header = ("| run | switch | target-changed, paper's point | at the best point | redraw of the "
             "target | redraw of the input | edit gap | others flipped (reconstruction / truth / best "
             "point) |\n" + "|---" * 8 + "|")
   folder = paths.resolve(f.out)
@@ -171,8 +172,8 @@ def main(argv):
   (folder / "diagnosis.json").write_text(json.dumps(out, indent=2))
   text = f"{f.split} split, {f.pairs} pairs per switch.\n\n{header}\n" + "\n".join(lines) + "\n"
   if w_lines:
-    text += ("\nSwitching on, CSVAE: the default point among the encodings it averages.\n\n| run | "
-             "attribute | density at the default point | others flipped there | at each style's "
+    text += ("\nSwitching on, CSVAE: the paper's point among the encodings it averages.\n\n| run | "
+             "attribute | density at the paper's point | others flipped there | at each style's "
              "mean encoding | at the densest encoding (its density: flips, read as present, "
              "target-changed) | others read from w_j (balanced accuracy) |\n" + "|---" * 7 + "|\n"
              + "\n".join(w_lines) + "\n")

@@ -3,6 +3,7 @@ alone, in a fresh virtual environment without TensorFlow, edits faces from a cop
 in another directory, with no dataset present and nothing written into the copy; and its
 checkpoints carry the edits' default points."""
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -105,7 +106,8 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   assert stored.to_json() == switch_points.compute(
       model.encode, model.spec, splits, config.eval.probe_max_train, model.step).to_json()
   assert stored.step == 400 and stored.z_mean.shape == (1, 2, 2)
-  assert stored.w_present.shape == (1, 2) and stored.w_splits == ("test",)
+  assert stored.w_present.shape == stored.w_densest.shape == (1, 2)
+  assert stored.w_splits == ("test",)
   # eval.py takes the checkpoint's config, or one that differs only in its eval settings.
   config.model.z_dim = 3
   with pytest.raises(ValueError, match=r"(?s)model.z_dim: checkpoint 2, config 3.*Leave out "
@@ -125,3 +127,13 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   checkpoint.add_switch_points(workdir, 400, switch_points.compute(
       old.encode, old.spec, splits, old.config.eval.probe_max_train, old.step))
   assert switching.switch_points(csvae_jax.load(workdir)).to_json() == stored.to_json()
+  # One from before the densest point was kept: switching on names the command; off works.
+  checkpoint.add_switch_points(workdir, 400, dataclasses.replace(stored, w_densest=None))
+  older = csvae_jax.load(workdir)
+  assert older.switch_points.w_present is not None and older.switch_points.w_densest is None
+  with pytest.raises(ValueError, match=f"predates the default point.*python "
+                                       f"scripts/add_switch_points.py --workdir {workdir}"):
+    csvae_jax.switch_attribute(older, np.zeros((1, 3)), np.ones((1, 1)), 0)
+  assert csvae_jax.switch_attribute(older, np.zeros((1, 3)), np.ones((1, 1)), 0, on=False).shape \
+      == (1, 3)
+  assert evaluate.evaluate(None, workdir)["step"] == 400

@@ -7,6 +7,7 @@ import pytest
 
 from configs import tiny_images
 import csvae_jax
+from csvae_jax import data as data_lib
 from csvae_jax import paper_figures
 from csvae_jax import switching
 from csvae_jax import models
@@ -112,12 +113,14 @@ def test_csvae_decodes_with_w_j_set_to_the_point(trained):
   x, y = _float_split(trained)
   latents = model.encode(x, y)
   w = latents["w_mu"].reshape(len(x), 3, 2)
-  default = switching.switch_points(model).w_present[0]
+  default = switching.switch_points(model).w_densest[0]
+  paper = switching.paper_point(model, 0, True)
+  assert np.abs(default - paper).max() > 1e-3  # the densest encoding is not the mean
   absent = model.spec.w_absent_mean
   def decoded_with(w_new):
     return model.decode(latents["z_mu"], w=w_new.reshape(len(x), 6))
   for point, on, value in [([1.5, 4.5], True, [1.5, 4.5]), (None, True, default),
-                           (None, False, [absent, absent])]:
+                           (paper, True, paper), (None, False, [absent, absent])]:
     w_new = w.copy()
     w_new[:, 0] = value
     np.testing.assert_allclose(
@@ -154,6 +157,17 @@ def test_default_points_come_with_the_checkpoint(trained):
   points = switching.switch_points(model)
   assert points.step == model.step and points.w_present.shape == (3, 2)
   assert points.z_mean.shape == (3, 2, 4) and points.w_splits == ("validation",) * 3
+  # CSVAE's points of W_j: the mean of the validation encodings with the attribute and the
+  # densest of them (none has more of the others within 0.5).
+  validation = data_lib.load_dataset(model.config.data).splits["validation"]
+  for j in range(3):
+    present = validation["y"][:, j] == 1
+    w = model.encode(validation["x"][present], validation["y"][present])["w_mu"]
+    w = w.reshape(len(w), 3, 2)[:, j]
+    np.testing.assert_allclose(points.w_present[j], w.mean(0), atol=1e-5)
+    neighbours = (np.linalg.norm(w[:, None] - w[None], axis=-1) < 0.5).sum(1)
+    at = np.linalg.norm(w - points.w_densest[j], axis=-1)
+    assert at.min() < 1e-4 and neighbours[at.argmin()] == neighbours.max()
 
 
 def test_unknown_attribute_lists_the_valid_ones(trained):
