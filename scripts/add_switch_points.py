@@ -5,7 +5,7 @@ r"""Stores the default edit points in a checkpoint written before they were kept
 
 Needs the run's dataset (as `eval.py` does; `--data_dir` where it moved). A checkpoint that has
 all its points is left as it is; one that lacks CSVAE's default point of switching on (the densest
-encoding, kept since 2026-12-05) gets every point computed again.
+encoding, kept since 2026-12-04) gets every point computed again.
 """
 
 import os
