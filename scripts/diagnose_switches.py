@@ -35,7 +35,8 @@ examples with attribute j, `switch_points.compute`):
   w_reads_others          balanced accuracy of a logistic probe of each other label from w_j,
                           trained on the search split's examples with attribute j, scored on
                           --split's (0.5: w_j holds none of it).
-Writes diagnosis.{json,md} into --out.
+Writes diagnosis.{json,md} into --out. (Diagnoses written before the densest encoding became the
+default, 2026-12-04, name the paper's point "default": target_changed_default, density_at_default.)
 """
 
 import json
