@@ -9,7 +9,8 @@ a checkpoint and stored with it (`checkpoint.save`), so that editing never needs
 `densest` finds a mode of such encodings instead of their mean: an attribute with several styles
 encodes them in separate clusters of W_j, and their mean can lie between them, where the decoder
 saw few encodings (docs/experiments/2026-12-02-heldout-comparison/). The mode is the default of
-switching on, the mean (the paper's point) a row of Table 1 (docs/experiments/2026-12-03-edit-point/).
+switching on, the mean (the paper's point) a row of Table 1
+(docs/experiments/2026-12-03-edit-point/).
 """
 
 import dataclasses
@@ -120,7 +121,7 @@ def compute(encode: Encode, spec: models.ModelSpec, splits: dict[str, Split], ma
       encoded[name] = w_mu.reshape(len(w_mu), spec.num_labels, spec.w_dim)
     w_j = encoded[name][_observed(split, j, 1), j]  # [M, Dw]
     w_present.append(w_j.mean(0))
-    w_densest.append(densest(w_j)[0])
+    w_densest.append(densest(w_j)[0] if len(w_j) else w_j.mean(0))  # none seen: NaN, as the mean
     w_splits.append(name)
   return SwitchPoints(step=step, z_mean=z_mean, w_present=np.asarray(w_present, np.float32),
                       w_densest=np.asarray(w_densest, np.float32), w_splits=tuple(w_splits))

@@ -321,3 +321,29 @@ def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
   table = tables.method1(clf, splits["test"], oracle)
   assert len(table["rows"]) == 6 and table["mean_accuracy"] > 0.9
   assert all(r["unedited"] < 0.1 for r in table["rows"])
+
+
+def test_switch_points_take_the_mean_and_the_mode_of_the_observed_encodings():
+  """`switch_points.compute` with an encoder that returns w_j = the example's own coordinates: the
+  mean and the densest of the held-out examples observed with label j; a label never observed
+  present gives NaN points instead of failing the checkpoint."""
+  spec = models.ModelSpec(kind="csvae", x_shape=(2,), num_labels=2, z_dim=1, w_dim=2)
+  rng = np.random.default_rng(0)
+  def split(n):
+    x = np.concatenate([0.05 * rng.standard_normal((n - n // 4, 2)),
+                        [4.0, 4.0] + 0.05 * rng.standard_normal((n // 4, 2))]).astype(np.float32)
+    y = np.zeros((n, 2), np.float32)
+    y[:, 0] = 1.0
+    return {"x": x, "y": y, "y_mask": np.ones_like(y)}
+  def encode(x, y):
+    return {"z_mu": x[:, :1], "w_mu": np.concatenate([x, x], 1)}
+  splits = {"train": split(40), "validation": split(20)}
+  splits["validation"]["y_mask"][:5, 0] = 0.0  # hidden labels do not count
+  with pytest.warns(RuntimeWarning):  # means of no encodings: label 1 is never present
+    points = switch_points.compute(encode, spec, splits, max_train=40, step=3)
+  observed = splits["validation"]["x"][5:]
+  np.testing.assert_allclose(points.w_present[0], observed.mean(0), atol=1e-6)
+  assert np.linalg.norm(points.w_densest[0]) < 0.2  # in the larger cluster, not between them
+  assert np.min(np.linalg.norm(observed - points.w_densest[0], axis=1)) < 1e-6
+  assert np.isnan(points.w_present[1]).all() and np.isnan(points.w_densest[1]).all()
+  assert points.w_splits == ("validation", "train") and points.step == 3
