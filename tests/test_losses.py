@@ -122,5 +122,21 @@ def test_adversary_loss_and_accuracy():
   y = jnp.array([[1.0], [1.0], [1.0], [0.0]])
   n, metrics = losses.adversary_loss(logits, y)
   np.testing.assert_allclose(metrics["adv_acc"], 0.75)
-  expected = np.mean([losses.cross_entropy(l, t) for l, t in zip(logits, y)])
+  l, t = np.asarray(logits), np.asarray(y)
+  expected = np.mean(t * np.log1p(np.exp(-l)) + (1 - t) * np.log1p(np.exp(l)))  # -log sigmoid
   np.testing.assert_allclose(n, expected, rtol=1e-6)
+
+
+def test_adversary_loss_counts_only_the_observed_labels():
+  """Three examples, two labels: one with both observed, one with the first, one with none."""
+  logits = np.array([[2.0, -1.0], [-0.5, 3.0], [1.0, 1.0]], np.float32)
+  y = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 0.0]], np.float32)
+  mask = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 0.0]], np.float32)
+  n, metrics = losses.adversary_loss(jnp.asarray(logits), jnp.asarray(y), jnp.asarray(mask))
+  bce = np.log1p(np.exp(-logits)) * y + np.log1p(np.exp(logits)) * (1 - y)  # -log sigmoid(+-l)
+  # Summed over the three observed labels, averaged over the two examples that have one.
+  np.testing.assert_allclose(n, (bce[0, 0] + bce[0, 1] + bce[1, 0]) / 2, rtol=1e-6)
+  np.testing.assert_allclose(metrics["adv_acc"], 1 / 3)  # right: (0, 0); wrong: (0, 1), (1, 0)
+  # Every label observed: the unmasked batch mean.
+  np.testing.assert_allclose(losses.adversary_loss(logits, y, np.ones_like(y))[0],
+                             np.mean(bce.sum(-1)), rtol=1e-6)
