@@ -180,6 +180,24 @@ def test_a_semi_supervised_csvae_learns_from_a_tenth_of_the_labels(config, tmp_p
                                                         model.infer_labels(test["x"][:4]), 0))
 
 
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_inferred_labels_are_q_y_given_x_likeliest(config, exclusive):
+  """An untrained q(y|x), whose probabilities spread over (0, 1): each binary label takes its
+  likelier value, exclusive labels the likeliest class, one-hot."""
+  spec, state = _state(config, "csvae", True, num_labels=3, exclusive=exclusive)
+  model = csvae_jax.TrainedModel(spec=spec, params=state.vae.params, adversary_params=None,
+                                 config=config, step=0, workdir="")
+  x = np.random.default_rng(0).normal(scale=3.0, size=(64, 3)).astype(np.float32)
+  probs, labels = model.label_probabilities(x), model.infer_labels(x)
+  if exclusive:
+    likeliest = probs.argmax(1)
+    assert len(set(likeliest)) > 1  # the check below can tell classes apart
+    np.testing.assert_array_equal(labels, np.eye(3)[likeliest])
+  else:
+    assert ((probs > 0.55) & (probs < 0.9)).any() and (probs < 0.45).any()
+    np.testing.assert_array_equal(labels, np.stack([1 - probs, probs]).argmax(0))
+
+
 def test_a_missing_label_never_reaches_the_model(config):
   """Two batches that differ only in the values behind their missing labels train alike, even
   handed to the step unmasked; and the batch the step gets holds 0 for every missing label."""
