@@ -29,8 +29,8 @@ def test_spreads_are_sample_standard_deviations():
 
 
 def test_paired_comparison_by_seed():
-  a = {10: 0.90, 11: 0.95, 12: 0.97, 13: 0.80}
-  b = {10: 0.85, 11: 0.96, 12: 0.90, 13: 0.70, 14: 0.99}  # seed 14 has no partner
+  a = {10: 0.90, 11: 0.95, 12: 0.97, 13: 0.80, 15: 0.10}  # seeds 14 and 15 have no partner
+  b = {10: 0.85, 11: 0.96, 12: 0.90, 13: 0.70, 14: 0.99}
   c = summary.paired(a, b, higher_is_better=True)
   assert c["seeds"] == [10, 11, 12, 13] and c["a_better"] == 3 and c["n"] == 4
   seeds = c["seeds"]
