@@ -147,6 +147,31 @@ def test_pairs_from_identities_and_exclusive_switches():
   np.testing.assert_array_equal(targets, split["x"][[1]])
 
 
+def test_the_best_point_switches_the_target_and_keeps_the_other_labels():
+  """A judge that reads labels off the pixels: of three points, the one that switches the target
+  alone wins over one that switches it and another label, and one that changes nothing."""
+  judge = types.SimpleNamespace(exclusive=False,
+                                predicted_labels=lambda x: (x.reshape(len(x), -1) > 0.5) * 1)
+  split = {"x": np.zeros((5, 1, 3, 1), np.float32), "y": np.zeros((5, 3), np.float32)}
+  def edit(x, y, j, on, points):
+    del y
+    out = np.repeat(x[None], len(points), 0)  # [P, N, 1, 3, 1]
+    out[0, :, 0, [j, (j + 1) % 3]] = float(on)  # the target and another label
+    out[1, :, 0, j] = float(on)  # the target alone
+    return out
+  shares = tables._clean_share(judge, edit, tables.Switch("b", "absent", "present", 1, True), split,
+                               np.zeros((3, 2), np.float32), max_examples=4)
+  np.testing.assert_array_equal(shares, [0.0, 1.0, 0.0])
+
+
+def test_mse_is_per_image_in_unit_range():
+  black, white = np.zeros((2, 4, 4, 3), np.uint8), np.full((2, 4, 4, 3), 255, np.uint8)
+  grey = black.copy()
+  grey[1, 0, 0, 0] = 51  # one channel of one pixel of the second image, 0.2 off
+  np.testing.assert_allclose(tables.mse(black, white), [1.0, 1.0])
+  np.testing.assert_allclose(tables.mse(black, grey), [0.0, 0.04 / 48], rtol=1e-6)
+
+
 def test_table1_scores_csvae_at_the_papers_point_then_at_its_default(trained):
   _, dataset, clf, model, _ = trained
   calls = []  # (j, on, point) of each edit of one point
