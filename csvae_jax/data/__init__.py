@@ -152,5 +152,4 @@ def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
   dataset_traits = traits(config)
   partial_labels.check_config(config, dataset_traits.is_partially_labelled)
   dataset = DATASETS[config.name](config)
-  return dataclasses.replace(dataset, splits=partial_labels.apply(dataset.splits, config,
-                                                                  dataset_traits.exclusive))
+  return dataclasses.replace(dataset, splits=partial_labels.apply(dataset.splits, config))

@@ -217,12 +217,11 @@ def label_and_split(arrays: TfdArrays, config: TfdConfig) -> Protocol:
   accuracy = float(np.mean(classifier.predict(labelled_features[holdout]) == labels[holdout]))
   expressions = arrays.expressions.copy()
   if config.pseudo_label and not is_labelled.all():
-    classifier = pseudo_labels.fit_classifier(labelled_features, labels, config.pca_components,
-                                              config.seed)
-    probabilities = classifier.predict_proba(features[~is_labelled])
-    guesses = classifier.classes_[np.argmax(probabilities, axis=1)]
-    expressions[~is_labelled] = np.where(probabilities.max(axis=1) >= config.confidence, guesses,
-                                         -1)
+    y, is_confident = pseudo_labels.predict(
+        arrays.images[is_labelled], np.eye(len(LABEL_NAMES))[labels], arrays.images[~is_labelled],
+        exclusive=True, confidence=config.confidence, pca_components=config.pca_components,
+        seed=config.seed)
+    expressions[~is_labelled] = np.where(is_confident, np.argmax(y, axis=1), -1)
   kept = expressions >= 0 if config.pseudo_label else np.ones(len(expressions), bool)
   # Originally labelled images sort after the rest, so they form one run that `deal` splits in
   # the split shares to within two images: each split gets the same share of them. Unlabelled
