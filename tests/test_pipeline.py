@@ -1,5 +1,7 @@
 """The input pipeline: batches keyed by (seed, step), epochs without repeats, per-process slices."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,19 @@ def test_batches_depend_only_on_seed_and_step():
   np.testing.assert_array_equal(full[12:], resumed)
   other_seed = np.concatenate([c["y"] for c in _chunks(split, seed=4)])
   assert not np.array_equal(full, other_seed)
+
+
+def test_chunks_keep_step_order_when_an_earlier_one_loads_slower(monkeypatch):
+  """Chunks load in parallel; a resumed run's batches must not depend on which finished first."""
+  unbroken = _chunks(_split())
+  batch_indices = pipeline.batch_indices
+  def slow_first_chunk(seed, first_step, *args):
+    if first_step == 0:
+      time.sleep(1.0)
+    return batch_indices(seed, first_step, *args)
+  monkeypatch.setattr(pipeline, "batch_indices", slow_first_chunk)
+  for chunk, expected in zip(_chunks(_split()), unbroken, strict=True):
+    np.testing.assert_array_equal(chunk["y"], expected["y"])
 
 
 def test_each_epoch_visits_every_example_once():
