@@ -47,7 +47,7 @@ def test_batches_depend_only_on_seed_and_step():
 
 
 def test_chunks_keep_step_order_when_an_earlier_one_loads_slower(monkeypatch):
-  """Chunks load in parallel; a resumed run's batches must not depend on which finished first."""
+  """Chunks load in parallel; a step's batch must not depend on which load finished first."""
   unbroken = _chunks(_split())
   batch_indices = pipeline.batch_indices
   def slow_first_chunk(seed, first_step, *args):
