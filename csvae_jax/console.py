@@ -71,9 +71,6 @@ def is_user_error(error: BaseException) -> bool:
     return True
   if not isinstance(error, (ValueError, FloatingPointError)):
     return False
-  # JAX removes its own frames from errors raised inside it and keeps them in this cause.
-  if type(error.__cause__).__name__ == "UnfilteredStackTrace":
-    return False
   traceback = error.__traceback__
   while traceback is not None and traceback.tb_next is not None:
     traceback = traceback.tb_next
