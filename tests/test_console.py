@@ -102,6 +102,12 @@ def test_overrides_set_the_checkpoints_config_fields_by_their_types():
   assert others(config) == others(tiny.get_config())
 
 
+def test_without_a_config_file_config_fields_come_back_as_overrides_in_either_form():
+  argv = ["eval.py", "--config.eval.probe_max_train", "500", "-config.data.data_dir=/new/place"]
+  assert console.parse_flags_with_config_overrides(argv) == [
+      "eval.py", "--eval.probe_max_train=500", "--data.data_dir=/new/place"]
+
+
 @pytest.mark.parametrize("name", USER_ERRORS)
 def test_bad_input_exits_2_with_one_line_naming_it(name, tmp_path, capsys):
   call, message = USER_ERRORS[name]
