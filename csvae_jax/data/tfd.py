@@ -218,7 +218,7 @@ def label_and_split(arrays: TfdArrays, config: TfdConfig) -> Protocol:
   expressions = arrays.expressions.copy()
   if config.pseudo_label and not is_labelled.all():
     y, is_confident = pseudo_labels.predict(
-        arrays.images[is_labelled], np.eye(len(LABEL_NAMES))[labels], arrays.images[~is_labelled],
+        labelled_features, np.eye(len(LABEL_NAMES))[labels], features[~is_labelled],
         exclusive=True, confidence=config.confidence, pca_components=config.pca_components,
         seed=config.seed)
     expressions[~is_labelled] = np.where(is_confident, np.argmax(y, axis=1), -1)
