@@ -11,6 +11,7 @@ import file_snapshot
 import tfd_fixtures
 from configs import tiny
 from csvae_jax import data as data_lib
+from csvae_jax.data import pseudo_labels
 from csvae_jax.data import tfd
 
 NUM_IMAGES = 300
@@ -196,13 +197,23 @@ def test_protocol_logs_the_accuracy_and_counts(caplog):
 
 
 def test_confidence_sets_how_many_unlabelled_images_are_kept():
+  """Paper 5.2.1: one classifier over the seven expressions, fitted on every labelled image, labels
+  the rest; an image is kept with its most probable expression when that is >= the confidence."""
   arrays = _arrays(tfd_fixtures.make_tfd(NUM_IMAGES))
+  labelled = arrays.expressions >= 0
+  features = pseudo_labels.features(arrays.images)
   kept = []
   for confidence in (0.5, 0.9, 0.99):
-    protocol = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", confidence=confidence))
-    labelled = arrays.expressions >= 0
+    config = tfd.TfdConfig(name="t", confidence=confidence)
+    protocol = tfd.label_and_split(arrays, config)
     np.testing.assert_array_equal(protocol.expressions[labelled], arrays.expressions[labelled])
     np.testing.assert_array_equal(protocol.splits == -1, protocol.expressions == -1)
+    classifier = pseudo_labels.fit_classifier(features[labelled], arrays.expressions[labelled],
+                                              config.pca_components, config.seed)
+    probabilities = classifier.predict_proba(features[~labelled])  # [M, 7], a softmax
+    expected = np.where(probabilities.max(axis=1) >= confidence,
+                        classifier.classes_[np.argmax(probabilities, axis=1)], -1)
+    np.testing.assert_array_equal(protocol.expressions[~labelled], expected)
     kept.append(protocol.counts["kept_unlabelled"])
   assert kept[0] > kept[1] > kept[2] > 0
 
