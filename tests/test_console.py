@@ -92,9 +92,11 @@ USER_ERRORS = {
 
 
 def test_overrides_set_the_checkpoints_config_fields_by_their_types():
-  config = console.override_config(tiny.get_config(), [
+  given = tiny.get_config()
+  config = console.override_config(given, [
       "--data.data_dir=/new/place", "--eval.probe_max_train=500", "--model.hidden=(8, 8)",
       "--loss.beta_h=1"])
+  assert given.to_dict() == tiny.get_config().to_dict()  # a copy: the caller's is left as it was
   assert config.data.data_dir == "/new/place" and config.eval.probe_max_train == 500
   assert config.model.hidden == (8, 8) and config.loss.beta_h == 1.0
   def others(c):

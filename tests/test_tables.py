@@ -303,6 +303,15 @@ def test_the_densest_point_is_in_the_largest_cluster_where_the_mean_is_between_t
   assert switch_points.near_share(w, centres).tolist() == pytest.approx([0.6, 0.3, 0.1])
 
 
+def test_the_densest_point_compares_the_first_max_density_points_encodings_only():
+  """Pairwise distances cost M^2: encodings past the cap, here a tighter cluster, are not read."""
+  rng = np.random.default_rng(0)
+  first = rng.standard_normal((switch_points.MAX_DENSITY_POINTS, 2)).astype(np.float32)
+  later = 5.0 + 0.01 * rng.standard_normal((switch_points.MAX_DENSITY_POINTS, 2))
+  point, _ = switch_points.densest(np.concatenate([first, later]))
+  assert np.linalg.norm(point) < 1.0  # near the first encodings' mode, the origin
+
+
 def test_the_point_search_widens_until_the_best_is_interior():
   """A baseline whose true edit lies at p = 10, beyond the first range [0, 6]: the search widens
   once (to [0, 12]) and finds it; a range capped at 6 would stop on its edge."""
