@@ -32,6 +32,19 @@ def _setup(config, splits=None, label_names=("upper_half",)):
   return spec, state, splits
 
 
+def test_prepare_batch_scales_uint8_images_to_the_unit_interval_and_hides_missing_labels():
+  x = np.array([[0, 51, 255]], np.uint8)
+  y, y_mask = np.array([[1.0, 1.0, 0.0]]), np.array([[1.0, 0.0, 0.0]])
+  prepared = steps.prepare_batch({"x": x, "y": y, "y_mask": y_mask})
+  np.testing.assert_allclose(prepared["x"], [[0.0, 0.2, 1.0]], rtol=1e-6)
+  assert prepared["x"].dtype == jnp.float32
+  np.testing.assert_array_equal(prepared["y"], [[1.0, 0.0, 0.0]])  # the unseen label reads 0
+  np.testing.assert_array_equal(prepared["y_mask"], y_mask)
+  floats = np.array([[0.5, -1.0, 2.0]], np.float32)  # swiss-roll points pass as they are
+  assert set(steps.prepare_batch({"x": floats, "y": y})) == {"x", "y"}
+  np.testing.assert_array_equal(steps.prepare_batch({"x": floats, "y": y})["x"], floats)
+
+
 @pytest.mark.parametrize("kind", ["vae", "csvae"])
 def test_train_step_is_traced_once(config, kind):
   chex.clear_trace_counter()  # The parametrized cases share one counter.
