@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
 
 from configs import tiny_images
 from csvae_jax import data as data_lib
@@ -43,6 +44,23 @@ def test_prepare_batch_scales_uint8_images_to_the_unit_interval_and_hides_missin
   floats = np.array([[0.5, -1.0, 2.0]], np.float32)  # swiss-roll points pass as they are
   assert set(steps.prepare_batch({"x": floats, "y": y})) == {"x", "y"}
   np.testing.assert_array_equal(steps.prepare_batch({"x": floats, "y": y})["x"], floats)
+
+
+def test_w_prior_accuracy_asks_which_prior_gives_mu_w_the_higher_density():
+  """Against scipy's Gaussian densities, on points around the boundary of the two priors
+  (N(0, 0.1^2 I) and N(3, I) in each 2-D W_i), where the scales' normalisers decide some."""
+  spec = models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=2)
+  rng = np.random.default_rng(0)
+  w_mu = 0.3 * rng.standard_normal((500, 2, 2)).astype(np.float32)
+  y = (rng.uniform(size=(500, 2)) < 0.5).astype(np.float32)
+  def density(mean, scale):
+    return stats.multivariate_normal(np.full(2, mean), scale**2 * np.eye(2)).logpdf(w_mu)
+  present = density(spec.w_present_mean, spec.w_present_scale) > density(
+      spec.w_absent_mean, spec.w_absent_scale)
+  expected = np.mean(present == (y > 0.5))
+  assert 0.1 < np.mean(present) < 0.9
+  accuracy = steps._w_prior_accuracy(spec, jnp.asarray(w_mu.reshape(500, 4)), jnp.asarray(y))
+  np.testing.assert_allclose(accuracy, expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["vae", "csvae"])
