@@ -39,6 +39,26 @@ def test_writers_racing_on_one_path_each_rename_a_whole_file(tmp_path, monkeypat
   assert os.listdir(tmp_path) == ["split.npz"]
 
 
+def test_relocate_follows_only_data_that_lay_inside_the_saved_workdir_and_exist_in_the_new(
+    tmp_path):
+  old, new = tmp_path / "run", tmp_path / "copy"
+  for folder in (new / "data", tmp_path / "copy_data"):
+    folder.mkdir(parents=True)
+  config = tiny.get_config()
+  config.data.data_dir, config.data.manual_dir = str(old / "data"), str(old / "manual")
+  locations = {"workdir": str(old), "data.data_dir": str(old / "data"),
+               "data.manual_dir": str(old / "manual")}
+  moved = checkpoint.relocate(config, locations, str(new))
+  assert moved.data.data_dir == str(new / "data")
+  assert moved.data.manual_dir == str(old / "manual")  # not in the copy: left as it was
+  assert config.data.data_dir == str(old / "data")  # the caller's config is not changed
+  # A sibling whose name begins with the workdir's is not inside it.
+  config.data.data_dir = locations["data.data_dir"] = str(tmp_path / "run_data")
+  assert checkpoint.relocate(config, locations, str(new)).data.data_dir == str(
+      tmp_path / "run_data")
+  assert checkpoint.relocate(config, None, str(new)) is config  # a checkpoint from before them
+
+
 def test_resolve_leaves_uris_alone_and_makes_local_paths_absolute(monkeypatch, tmp_path):
   assert str(paths.resolve(f"{BUCKET}/run")) == f"{BUCKET}/run"
   assert str(paths.resolve(f"{BUCKET}/run") / "checkpoints") == f"{BUCKET}/run/checkpoints"
