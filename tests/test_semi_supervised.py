@@ -196,6 +196,14 @@ def test_inferred_labels_are_q_y_given_x_likeliest(config, exclusive):
   else:
     assert ((probs > 0.55) & (probs < 0.9)).any() and (probs < 0.45).any()
     np.testing.assert_array_equal(labels, np.stack([1 - probs, probs]).argmax(0))
+  # The evaluation's label accuracy scores these same guesses against the batch's labels.
+  rng = np.random.default_rng(1)
+  y = (np.eye(3)[rng.integers(0, 3, 64)] if exclusive else rng.integers(0, 2, (64, 3))).astype(
+      np.float32)
+  metrics = steps.eval_step(state, {"x": x, "y": y}, jax.random.key(0), spec=spec,
+                            betas=dict(config.loss))
+  expected = np.mean(np.all(labels == y, axis=1) if exclusive else labels == y)
+  np.testing.assert_allclose(metrics["label_acc"], expected, rtol=1e-6)
 
 
 def test_a_missing_label_never_reaches_the_model(config):

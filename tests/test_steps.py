@@ -46,6 +46,17 @@ def test_prepare_batch_scales_uint8_images_to_the_unit_interval_and_hides_missin
   np.testing.assert_array_equal(steps.prepare_batch({"x": floats, "y": y})["x"], floats)
 
 
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_reconstruction_mse_is_of_the_decoders_mean_in_data_units(likelihood):
+  """The decoder's x_mu is the mean for a Gaussian and the logits of one for a Bernoulli: a
+  decoder whose mean is the data exactly scores 0."""
+  spec = models.ModelSpec(kind="vae", x_shape=(3,), num_labels=1, likelihood=likelihood)
+  x = jnp.asarray([[0.1, 0.5, 0.9]])
+  x_mu = jnp.log(x / (1 - x)) if likelihood == "bernoulli" else x
+  np.testing.assert_allclose(steps._recon_mse(spec, x_mu, x), 0.0, atol=1e-12)
+  np.testing.assert_allclose(steps._recon_mse(spec, x_mu, x + 0.1), 0.01, rtol=1e-5)
+
+
 def test_w_prior_accuracy_asks_which_prior_gives_mu_w_the_higher_density():
   """Against scipy's Gaussian densities, on points around the boundary of the two priors
   (N(0, 0.1^2 I) and N(3, I) in each 2-D W_i), where the scales' normalisers decide some."""
