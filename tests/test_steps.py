@@ -200,6 +200,11 @@ def test_a_chunk_draws_the_noise_of_its_steps_one_by_one(config):
     state = one_step(state, jax.tree.map(lambda a: a[i], batches))
   assert int(chunked.step) == 6
   chex.assert_trees_all_close(chunked, state, atol=1e-6, rtol=1e-5)
+  # Each step its own noise; the same step (a resumed run's) the same.
+  noise = [steps.step_noise(spec, loop_rng, jnp.asarray(i), 64) for i in (0, 1, 1)]
+  assert not np.allclose(noise[0]["z"], noise[1]["z"]) and not np.allclose(noise[0]["w"],
+                                                                            noise[1]["w"])
+  chex.assert_trees_all_equal(noise[1], noise[2])
 
 
 def _flops(fn, *args) -> float:
