@@ -147,6 +147,9 @@ def test_each_half_of_the_step_updates_only_its_own_player(config, kind):
   assert not _tree_equal(after_vae.vae.params, state.vae.params)
   _, metrics_after = vae_step(after_vae, x, y, noise)
   assert metrics_after["loss"] < metrics["loss"]
+  if spec.has_w:  # the W probe reads the means mu_w: other noise, another loss, the same probe
+    _, other = vae_step(state, x, y, models.draw_noise(spec, jax.random.key(4), len(x)))
+    assert other["loss"] != metrics["loss"] and other["w_prior_acc"] == metrics["w_prior_acc"]
 
 
 def test_adversary_trains_on_the_z_of_the_encoders_forward_pass(config):
