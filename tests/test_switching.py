@@ -79,6 +79,11 @@ def test_vae_scales_its_mean_shift(trained):
       y[:, 0].astype(int)])
   np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, 0, point=2.0),
                              model.decode(z), atol=1e-5)
+  # Switching off shifts towards the mean of the examples without the attribute.
+  z = model.encode(x, y)["z_mu"] + 2.0 * (np.array(points[0]) - np.array(points)[
+      y[:, 0].astype(int)])
+  np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, 0, on=False, point=2.0),
+                             model.decode(z), atol=1e-5)
 
 
 def _float_split(trained):
@@ -168,6 +173,12 @@ def test_default_points_come_with_the_checkpoint(trained):
     neighbours = (np.linalg.norm(w[:, None] - w[None], axis=-1) < 0.5).sum(1)
     at = np.linalg.norm(w - points.w_densest[j], axis=-1)
     assert at.min() < 1e-4 and neighbours[at.argmin()] == neighbours.max()
+
+
+def test_edits_come_back_as_uint8_rounded_and_clipped():
+  images = np.array([-0.2, 0.0, 0.4 / 255, 0.6 / 255, 0.5, 1.0, 1.3])
+  np.testing.assert_array_equal(switching.to_uint8(images), [0, 0, 0, 1, 128, 255, 255])
+  assert switching.to_uint8(images).dtype == np.uint8
 
 
 def test_unknown_attribute_lists_the_valid_ones(trained):
