@@ -1,7 +1,9 @@
 """switch_attribute on briefly trained procedural-image models of all four kinds."""
 
+import dataclasses
 import os
 
+import ml_collections
 import numpy as np
 import pytest
 
@@ -173,6 +175,44 @@ def test_default_points_come_with_the_checkpoint(trained):
     neighbours = (np.linalg.norm(w[:, None] - w[None], axis=-1) < 0.5).sum(1)
     at = np.linalg.norm(w - points.w_densest[j], axis=-1)
     assert at.min() < 1e-4 and neighbours[at.argmin()] == neighbours.max()
+
+
+def test_w_grid_and_principal_points_lay_out_w_j(trained):
+  model = trained[0]["csvae"]
+  grid = switching.w_grid(model, 3, span=1.0, centre=np.array([0.0, 10.0]))
+  np.testing.assert_allclose(grid[:4], [[-1, 9], [-1, 10], [-1, 11], [0, 9]])  # second fastest
+  np.testing.assert_allclose(switching.w_grid(model, 3)[4], [3.0, 3.0])  # the present prior's mean
+  # Principal points of the faces with glasses: their mean, then +-2 sample sd along the first
+  # principal direction (the largest eigenvalue of their covariance).
+  faces = procedural.make_split(64, seed=3, image_size=32)
+  present = faces["y"][:, 0] == 1
+  w = model.encode(faces["x"][present], faces["y"][present])["w_mu"].reshape(-1, 3, 2)[:, 0]
+  points = switching.principal_points(model, 0, faces["x"], faces["y"], num_components=1)
+  np.testing.assert_allclose(points[1], w.mean(0), atol=1e-5)
+  sd = np.sqrt(np.linalg.eigvalsh(np.cov(w.T)).max())
+  np.testing.assert_allclose(np.linalg.norm(points[[0, 2]] - w.mean(0), axis=1), 2 * sd,
+                             rtol=1e-4)
+
+
+def test_a_photo_of_another_shape_is_centre_cropped_to_a_square(trained):
+  model = trained[0]["csvae"]
+  photo = np.zeros((32, 64, 3), np.uint8)
+  photo[:, 16:48] = 255  # the central square white, the bands either side black
+  np.testing.assert_array_equal(switching.prepare_photo(photo, model), 255)
+  np.testing.assert_array_equal(switching.prepare_photo(photo.transpose(1, 0, 2), model), 255)
+
+
+def test_tfd_models_switch_exclusively_by_default(trained):
+  """A model of TFD's expressions (here the VAE with its config renamed): switching one label on
+  turns the others off, as `exclusive=True` does."""
+  model, (x, y) = trained[0]["vae"], _float_split(trained)
+  config = ml_collections.ConfigDict(model.config.to_dict())
+  config.data.name = "tfd"
+  tfd_model = dataclasses.replace(model, config=config)
+  np.testing.assert_allclose(csvae_jax.switch_attribute(tfd_model, x, y, "Smiling"),
+                             csvae_jax.switch_attribute(model, x, y, "Smiling", exclusive=True))
+  assert not np.allclose(csvae_jax.switch_attribute(model, x, y, "Smiling"),
+                         csvae_jax.switch_attribute(model, x, y, "Smiling", exclusive=True))
 
 
 def test_edits_come_back_as_uint8_rounded_and_clipped():
