@@ -65,6 +65,9 @@ def test_condvae_range_of_p(trained):
   edited = csvae_jax.switch_attribute(models_by_kind["condvae"], split["x"], split["y"],
                                       "Eyeglasses", point=np.linspace(0.0, 3.0, 4))
   assert edited.shape == (4, *split["x"].shape)
+  for p, image in zip(np.linspace(0.0, 3.0, 4), edited):  # each p's edit, in order
+    np.testing.assert_array_equal(image, csvae_jax.switch_attribute(
+        models_by_kind["condvae"], split["x"], split["y"], "Eyeglasses", point=p))
 
 
 def test_vae_scales_its_mean_shift(trained):
