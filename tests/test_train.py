@@ -27,9 +27,10 @@ def _leaves(state):
 
 def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config, tmp_path):
   workdir = str(tmp_path)
+  config.train.ckpt_every = 300  # and the last step, whatever its number
   state = trainer.train_and_evaluate(config, workdir)
   assert int(state.step) == config.train.num_steps
-  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["200", "400"]
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["300", "400"]
   assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path))
 
   results = evaluate.evaluate(config, workdir)
