@@ -62,10 +62,11 @@ def test_csvae_points_batch_and_identity_edit(trained):
 
 def test_condvae_range_of_p(trained):
   models_by_kind, split = trained
+  ps = np.linspace(0.0, 3.0, 4)
   edited = csvae_jax.switch_attribute(models_by_kind["condvae"], split["x"], split["y"],
-                                      "Eyeglasses", point=np.linspace(0.0, 3.0, 4))
+                                      "Eyeglasses", point=ps)
   assert edited.shape == (4, *split["x"].shape)
-  for p, image in zip(np.linspace(0.0, 3.0, 4), edited):  # each p's edit, in order
+  for p, image in zip(ps, edited):  # each p's edit, in order
     np.testing.assert_array_equal(image, csvae_jax.switch_attribute(
         models_by_kind["condvae"], split["x"], split["y"], "Eyeglasses", point=p))
 
@@ -212,10 +213,9 @@ def test_tfd_models_switch_exclusively_by_default(trained):
   config = ml_collections.ConfigDict(model.config.to_dict())
   config.data.name = "tfd"
   tfd_model = dataclasses.replace(model, config=config)
-  np.testing.assert_allclose(csvae_jax.switch_attribute(tfd_model, x, y, "Smiling"),
-                             csvae_jax.switch_attribute(model, x, y, "Smiling", exclusive=True))
-  assert not np.allclose(csvae_jax.switch_attribute(model, x, y, "Smiling"),
-                         csvae_jax.switch_attribute(model, x, y, "Smiling", exclusive=True))
+  exclusive = csvae_jax.switch_attribute(model, x, y, "Smiling", exclusive=True)
+  np.testing.assert_allclose(csvae_jax.switch_attribute(tfd_model, x, y, "Smiling"), exclusive)
+  assert not np.allclose(csvae_jax.switch_attribute(model, x, y, "Smiling"), exclusive)
 
 
 def test_edits_come_back_as_uint8_rounded_and_clipped():

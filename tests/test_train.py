@@ -144,11 +144,10 @@ def test_cli_rejects_a_misspelt_config_field(tmp_path):
 def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   config = tiny_images.get_config()
   config.data.data_dir = str(tmp_path / "trained" / "data")  # the rendered images, in the workdir
-  evaluated = []  # the training-time evaluation reads the validation split, never the test's
+  evaluated, evaluate_split = [], trainer._evaluate  # training evaluates validation, never test
   def spy(eval_step, state, split, *args):
     evaluated.append(split["x"])
     return evaluate_split(eval_step, state, split, *args)
-  evaluate_split = trainer._evaluate
   monkeypatch.setattr(trainer, "_evaluate", spy)
   state = trainer.train_and_evaluate(config, str(tmp_path / "trained"))
   assert int(state.step) == 20
