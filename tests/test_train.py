@@ -15,6 +15,7 @@ from configs import tiny_images
 import csvae_jax
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
+from csvae_jax import parallel
 from csvae_jax import trainer
 from file_snapshot import snapshot
 
@@ -126,6 +127,19 @@ def test_image_configs_lay_out_work_for_their_target(name):
   assert gpu.to_dict() == cpu.to_dict()  # nothing else differs
   with pytest.raises(ValueError, match="Unknown target 'h100'.*cpu, gpu, tpu"):
     module.get_config("h100")
+
+
+def test_training_time_evaluation_averages_the_full_batches_of_its_first_examples():
+  split = {"x": np.arange(20, dtype=np.float32)[:, None], "y": np.zeros((20, 1), np.float32)}
+  def eval_step(state, batch, rng):  # a metric that says which examples it saw
+    del state, rng
+    return {"x": batch["x"].mean()}
+  def mean(max_examples):
+    return trainer._evaluate(eval_step, None, split, 4, max_examples, parallel.make_mesh(),
+                             None)["x"]
+  assert mean(10) == pytest.approx(3.5)  # two batches of 4: examples 0-7
+  assert mean(100) == pytest.approx(9.5)  # the whole split, five batches
+  assert mean(2) == pytest.approx(1.5)  # at least one batch
 
 
 def _cli(*args):
