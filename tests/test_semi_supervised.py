@@ -220,3 +220,15 @@ def test_a_missing_label_never_reaches_the_model(config):
     np.testing.assert_array_equal(a, b)
   prepared = steps.prepare_batch({"x": x, "y": jnp.ones((8, 2)), "y_mask": y_mask})
   np.testing.assert_array_equal(prepared["y"], y_mask)
+
+
+@pytest.mark.parametrize("kind", ["condvae", "condvae_info", "csvae"])
+def test_a_model_that_needs_labels_refuses_training_examples_without_them(config, kind, tmp_path):
+  """Without q(y|x), a kind that takes y would read the hidden labels as 0: the run stops before
+  its first step, naming both ways out, and writes no checkpoint."""
+  config.model.kind, config.data.label_fraction = kind, 0.5
+  with pytest.raises(ValueError, match="miss labels.*infer_labels=True.*unlabelled='drop'"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+  assert not (tmp_path / "checkpoints").exists()
+  config.model.kind = "vae"  # takes no label: trains on every example
+  trainer.train_and_evaluate(config, str(tmp_path / "vae"))
