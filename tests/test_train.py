@@ -74,6 +74,17 @@ def test_resumed_run_equals_unbroken_run(config, tmp_path):
   resumed = trainer.train_and_evaluate(config, str(tmp_path / "resumed"))
   for a, b in zip(_leaves(unbroken), _leaves(resumed), strict=True):
     np.testing.assert_array_equal(a, b)
+  # TensorBoard gets the hyperparameters once, at the run's first start.
+  assert _hparams_summaries(tmp_path / "resumed") == _hparams_summaries(tmp_path / "unbroken") > 0
+
+
+def _hparams_summaries(workdir):
+  """How many hyperparameter summaries the TensorBoard event files in `workdir` hold."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  events = [event for path in workdir.glob("events.out.tfevents*")
+            for event in tf.compat.v1.train.summary_iterator(str(path))]
+  return sum(value.metadata.plugin_data.plugin_name == "hparams"
+             for event in events for value in event.summary.value)
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(config, tmp_path):
