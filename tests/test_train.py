@@ -140,6 +140,16 @@ def test_image_configs_lay_out_work_for_their_target(name):
     module.get_config("h100")
 
 
+def test_label_probes_score_balanced_accuracy_so_a_common_label_cannot_inflate_them():
+  rng = np.random.default_rng(0)
+  noise, y = rng.normal(size=(2000, 4)), (rng.random(2000) < 0.9).astype(int)  # 90% ones
+  # Features that carry nothing: always "1", which a plain accuracy would score about 0.9.
+  assert evaluate.probe_accuracy(noise[:1000], y[:1000], noise[1000:], y[1000:]) == (
+      pytest.approx(0.5, abs=0.03))
+  carrying = np.concatenate([noise, y[:, None]], axis=1)
+  assert evaluate.probe_accuracy(carrying[:1000], y[:1000], carrying[1000:], y[1000:]) == 1.0
+
+
 def test_training_time_evaluation_averages_the_full_batches_of_its_first_examples():
   split = {"x": np.arange(20, dtype=np.float32)[:, None], "y": np.zeros((20, 1), np.float32)}
   def eval_step(state, batch, rng):  # a metric that says which examples it saw
