@@ -204,6 +204,18 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   for metric in ("z_label_probe_accuracy", "w_label_probe_accuracy", "w_j_label_probe_accuracy"):
     per_label = [results[f"{metric}/{name}"] for name in ("Eyeglasses", "Facial_Hair", "Smiling")]
     assert results[metric] == pytest.approx(np.mean(per_label))
+  # W_j's probes read label j from its own block of w; the "withheld" one encodes with every
+  # label given as 0, so that the centred prior's offset cannot carry the label into w.
+  model, splits = csvae_jax.load(str(tmp_path / "run")), data_lib.load_dataset(config.data).splits
+  train = {k: v[:config.eval.probe_max_train] for k, v in splits["train"].items()}
+  test = splits["test"]
+  for suffix, given in (("", lambda y: y), ("_withheld", np.zeros_like)):
+    w_train, w_test = (model.encode(s["x"], given(s["y"]))["w_mu"] for s in (train, test))
+    width = w_train.shape[1] // 3
+    for j, name in enumerate(("Eyeglasses", "Facial_Hair", "Smiling")):
+      block = slice(j * width, (j + 1) * width)
+      assert results[f"w_j_label{suffix}_probe_accuracy/{name}"] == evaluate.probe_accuracy(
+          w_train[:, block], train["y"][:, j], w_test[:, block], test["y"][:, j])
   assert (tmp_path / "run" / "eval" / "reconstructions.png").stat().st_size > 5_000
   for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json"):
     assert (tmp_path / "run" / "eval" / name).exists(), name
