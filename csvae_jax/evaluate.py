@@ -56,6 +56,21 @@ def _probes(name: str, train_features, train_y, test_features, test_y, label_nam
   return {**mean, **scores} if len(label_names) > 1 else mean
 
 
+def label_inference_accuracy(inferred: np.ndarray, y: np.ndarray, exclusive: bool,
+                             label_names) -> dict[str, float]:
+  """q(y|x)'s accuracy: inferred and y [N, k] in {0, 1}. Exclusive labels score the share of
+  examples whose class it gets; others the mean over labels, and for k > 1 each label's as
+  `label_inference_accuracy/<label>`."""
+  if exclusive:
+    return {"label_inference_accuracy": float(np.mean(np.all(inferred == y, axis=1)))}
+  per_label = np.mean(inferred == y, axis=0)
+  scores = {"label_inference_accuracy": float(per_label.mean())}
+  if len(label_names) > 1:
+    scores.update({f"label_inference_accuracy/{name}": float(a)
+                   for name, a in zip(label_names, per_label)})
+  return scores
+
+
 def _write(out_dir: str, name: str, table: dict, markdown: str = "") -> None:
   folder = paths.resolve(out_dir)
   (folder / (name + ".json")).write_text(json.dumps(table, indent=2))
@@ -198,14 +213,8 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
     results.update(_probes("w_j_label_withheld_probe_accuracy", withheld[0], train["y"],
                            withheld[1], test["y"], dataset.label_names, per_label_features=True))
   if model.spec.infer_labels:
-    inferred = model.infer_labels(test["x"])
-    per_label = np.mean(inferred == test["y"], axis=0)
-    results["label_inference_accuracy"] = (
-        float(np.mean(np.all(inferred == test["y"], axis=1))) if model.spec.exclusive_labels
-        else float(per_label.mean()))
-    if not model.spec.exclusive_labels and len(dataset.label_names) > 1:
-      results.update({f"label_inference_accuracy/{name}": float(a)
-                      for name, a in zip(dataset.label_names, per_label)})
+    results.update(label_inference_accuracy(model.infer_labels(test["x"]), test["y"],
+                                            model.spec.exclusive_labels, dataset.label_names))
   if model.adversary_params is not None:
     probs = model.predict_labels_from_z(test_latents["z_mu"])
     results["adversary_accuracy"] = float(np.mean((probs > 0.5) == (test["y"] > 0.5)))

@@ -171,7 +171,9 @@ def test_a_semi_supervised_csvae_learns_from_a_tenth_of_the_labels(config, tmp_p
   model = csvae_jax.load(str(tmp_path))
   dataset = data_lib.load_evaluation_dataset(config.data)
   train, test = dataset.splits["train"], dataset.splits["test"]
-  assert np.mean(model.infer_labels(test["x"]) == test["y"]) > 0.9  # chance: about 0.5
+  accuracy = np.mean(model.infer_labels(test["x"]) == test["y"])
+  assert accuracy > 0.9  # chance: about 0.5
+  assert evaluate.evaluate(None, str(tmp_path))["label_inference_accuracy"] == accuracy
   z_train, z_test = (model.encode(s["x"], s["y"])["z_mu"] for s in (train, test))
   assert evaluate.probe_accuracy(z_train, train["y"][:, 0], z_test, test["y"][:, 0]) <= 0.6
   # Edits need no label: q(y|x) supplies it.
@@ -232,3 +234,16 @@ def test_a_model_that_needs_labels_refuses_training_examples_without_them(config
   assert not (tmp_path / "checkpoints").exists()
   config.model.kind = "vae"  # takes no label: trains on every example
   trainer.train_and_evaluate(config, str(tmp_path / "vae"))
+
+
+def test_label_inference_accuracy_counts_an_exclusive_example_right_only_when_its_class_is():
+  truth = np.eye(4)[[0, 1, 2, 3]]
+  inferred = np.eye(4)[[0, 1, 3, 3]]  # one class wrong: two of its four entries differ
+  exclusive = evaluate.label_inference_accuracy(inferred, truth, True, "abcd")
+  assert exclusive == {"label_inference_accuracy": 0.75}
+  independent = evaluate.label_inference_accuracy(inferred, truth, False, "abcd")
+  assert independent == {"label_inference_accuracy": 0.875, "label_inference_accuracy/a": 1.0,
+                         "label_inference_accuracy/b": 1.0, "label_inference_accuracy/c": 0.75,
+                         "label_inference_accuracy/d": 0.75}
+  assert evaluate.label_inference_accuracy(inferred[:, :1], truth[:, :1], False, "a") == {
+      "label_inference_accuracy": 1.0}

@@ -204,11 +204,18 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   for metric in ("z_label_probe_accuracy", "w_label_probe_accuracy", "w_j_label_probe_accuracy"):
     per_label = [results[f"{metric}/{name}"] for name in ("Eyeglasses", "Facial_Hair", "Smiling")]
     assert results[metric] == pytest.approx(np.mean(per_label))
-  # W_j's probes read label j from its own block of w; the "withheld" one encodes with every
-  # label given as 0, so that the centred prior's offset cannot carry the label into w.
   model, splits = csvae_jax.load(str(tmp_path / "run")), data_lib.load_dataset(config.data).splits
   train = {k: v[:config.eval.probe_max_train] for k, v in splits["train"].items()}
   test = splits["test"]
+  x = test["x"].reshape(len(test["x"]), -1) / 255.0
+  squared = (model.reconstruct(test["x"], test["y"]).reshape(x.shape) - x) ** 2
+  assert results["recon_mse"] == pytest.approx(squared.mean(), rel=1e-5)
+  assert results["relative_recon_mse"] == pytest.approx(np.mean(squared.mean(0) / x.var(0)),
+                                                        rel=1e-5)
+  adversary = model.predict_labels_from_z(model.encode(test["x"], test["y"])["z_mu"])
+  assert results["adversary_accuracy"] == np.mean((adversary > 0.5) == test["y"])
+  # W_j's probes read label j from its own block of w; the "withheld" one encodes with every
+  # label given as 0, so that the centred prior's offset cannot carry the label into w.
   for suffix, given in (("", lambda y: y), ("_withheld", np.zeros_like)):
     w_train, w_test = (model.encode(s["x"], given(s["y"]))["w_mu"] for s in (train, test))
     width = w_train.shape[1] // 3
