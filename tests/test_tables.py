@@ -240,6 +240,10 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
                                      split="validation")
   assert (root / "table1_validation.json").exists() and (root / "styles_validation.json").exists()
   assert validation["table2"]["search_split"] == "train"
+  assert validation["table1"]["split"] == validation["styles"]["split"] == "validation"
+  with pytest.raises(ValueError, match="Unknown split 'train' for the tables; valid: test, valid"):
+    evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"),
+                          split="train")
   assert (validation["table2"]["rows"][0]["target_original"]
           != out["table2"]["rows"][0]["target_original"])  # other faces
   assert validation["table1"]["rows"][0]["examples"] == np.sum(
