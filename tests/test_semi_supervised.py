@@ -192,6 +192,7 @@ def test_inferred_labels_are_q_y_given_x_likeliest(config, exclusive):
   x = np.random.default_rng(0).normal(scale=3.0, size=(64, 3)).astype(np.float32)
   probs, labels = model.label_probabilities(x), model.infer_labels(x)
   if exclusive:
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)  # one distribution over the classes
     likeliest = probs.argmax(1)
     assert len(set(likeliest)) > 1  # the check below can tell classes apart
     np.testing.assert_array_equal(labels, np.eye(3)[likeliest])

@@ -42,7 +42,9 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
   assert results["step"] == 400 and results["w_label_probe_accuracy"] > 0.9
   assert (tmp_path / "eval" / "latent_projections.png").stat().st_size > 10_000
 
-  model = csvae_jax.load(workdir)
+  model, earlier = csvae_jax.load(workdir), csvae_jax.load(workdir, step=300)
+  assert (model.step, earlier.step) == (400, 300)
+  assert not np.array_equal(jax.tree.leaves(model.params)[0], jax.tree.leaves(earlier.params)[0])
   x = np.array([[10.0, 3.0, -2.0], [-5.0, 15.0, 8.0]], np.float32)
   y = np.array([0, 1])
   latents = model.encode(x, y)
