@@ -188,8 +188,8 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   monkeypatch.setattr(trainer, "_evaluate", spy)
   state = trainer.train_and_evaluate(config, str(tmp_path / "trained"))
   assert int(state.step) == 20
-  validation = data_lib.load_dataset(config.data).splits["validation"]["x"]
-  assert evaluated and all(np.array_equal(x, validation) for x in evaluated)
+  splits = data_lib.load_dataset(config.data).splits
+  assert evaluated and all(np.array_equal(x, splits["validation"]["x"]) for x in evaluated)
   def rendered(workdir):  # {file: (mtime, hash)} of the cache, by its path inside the workdir
     root = str(tmp_path / workdir / "data")
     return {os.path.relpath(path, root): v for path, v in snapshot(root).items()}
@@ -206,7 +206,7 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   for metric in ("z_label_probe_accuracy", "w_label_probe_accuracy", "w_j_label_probe_accuracy"):
     per_label = [results[f"{metric}/{name}"] for name in ("Eyeglasses", "Facial_Hair", "Smiling")]
     assert results[metric] == pytest.approx(np.mean(per_label))
-  model, splits = csvae_jax.load(str(tmp_path / "run")), data_lib.load_dataset(config.data).splits
+  model = csvae_jax.load(str(tmp_path / "run"))
   train = {k: v[:config.eval.probe_max_train] for k, v in splits["train"].items()}
   test = splits["test"]
   x = test["x"].reshape(len(test["x"]), -1) / 255.0
