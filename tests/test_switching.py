@@ -117,6 +117,15 @@ def test_conditional_kinds_decode_with_the_label_set_to_p(trained, kind):
   np.testing.assert_allclose(
       csvae_jax.switch_attribute(model, x, y, "Facial_Hair", exclusive=True), decoded_with(labels),
       atol=1e-5)
+  # Switching a face to the label it has is its reconstruction, which decodes with the labels
+  # given: the same faces labelled otherwise reconstruct differently.
+  bearded = y[:, 1] == 1
+  assert 0 < bearded.sum() < len(y)
+  for faces, on in [(bearded, True), (~bearded, False)]:
+    np.testing.assert_allclose(
+        csvae_jax.switch_attribute(model, x[faces], y[faces], "Facial_Hair", on=on),
+        model.reconstruct(x[faces], y[faces]), atol=1e-5)
+  assert np.abs(model.reconstruct(x, 1.0 - y) - model.reconstruct(x, y)).max() > 1e-3
 
 
 def test_csvae_decodes_with_w_j_set_to_the_point(trained):
