@@ -4,6 +4,7 @@ in another directory, with no dataset present and nothing written into the copy;
 checkpoints carry the edits' default points."""
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from csvae_jax import data as data_lib
 from csvae_jax import evaluate
 from csvae_jax import switching
 from csvae_jax import switch_points
+from csvae_jax import trained_model
 from csvae_jax import trainer
 from file_snapshot import snapshot
 
@@ -137,3 +139,14 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   assert csvae_jax.switch_attribute(older, np.zeros((1, 3)), np.ones((1, 1)), 0, on=False).shape \
       == (1, 3)
   assert evaluate.evaluate(None, workdir)["step"] == 400
+  # One from before the labelling fields: it loads with its data as they were then (every label
+  # observed), so that its config still loads the data.
+  saved = tmp_path / "run" / "checkpoints" / "400" / "config" / "metadata"
+  fields = json.loads(saved.read_text())
+  for name in data_lib.LABELLING_FIELDS:
+    del fields["data"][name]
+  saved.write_text(json.dumps(fields))
+  for loaded in (csvae_jax.load(workdir).config, trained_model.load_config(workdir)):
+    assert (loaded.data.label_fraction, loaded.data.label_seed, loaded.data.unlabelled) == (
+        1.0, 0, "missing")
+  assert data_lib.load_dataset(loaded.data).splits["train"]["y_mask"].all()
