@@ -45,6 +45,8 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
   model, earlier = csvae_jax.load(workdir), csvae_jax.load(workdir, step=300)
   assert (model.step, earlier.step) == (400, 300)
   assert not np.array_equal(jax.tree.leaves(model.params)[0], jax.tree.leaves(earlier.params)[0])
+  with pytest.raises(FileNotFoundError, match="No checkpoint at step 350 in"):
+    csvae_jax.load(workdir, step=350)  # between the kept steps
   x = np.array([[10.0, 3.0, -2.0], [-5.0, 15.0, 8.0]], np.float32)
   y = np.array([0, 1])
   latents = model.encode(x, y)
