@@ -1,5 +1,7 @@
-"""Reliability: SIGKILLed runs resume to bit-identical parameters; workdir errors are clear."""
+"""Reliability: SIGKILLed runs resume to bit-identical parameters; a checkpoint of another model
+or data is not resumed; workdir errors are clear."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +10,9 @@ import jax
 import numpy as np
 import pytest
 
+from configs import tiny
 import csvae_jax
+from csvae_jax import checkpoint
 from csvae_jax import paths
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -82,3 +86,19 @@ def test_read_only_workdir_is_a_clear_error(tmp_path):
     workdir.mkdir(mode=0o555)
   with pytest.raises(PermissionError, match="is not writable .*choose a directory"):
     paths.check_workdir(str(workdir))
+
+
+def test_a_checkpoint_refuses_another_model_or_data_but_not_another_schedule_or_data_place():
+  saved = json.loads(tiny.get_config().to_json())  # as checkpoint.save keeps it
+  config = tiny.get_config()
+  config.optim.vae.learning_rate *= 2
+  config.train.num_steps += 100
+  config.data.data_dir = "/elsewhere"
+  checkpoint.check_compatible(saved, config, 400, "w")  # may change between runs
+  config.data.seed += 1
+  config.model.z_dim += 1
+  with pytest.raises(ValueError, match=(
+      rf"step 400 in w was written with a different config:\n"
+      rf"  data.seed: checkpoint {config.data.seed - 1}, config {config.data.seed}\n"
+      rf"  model.z_dim: checkpoint {config.model.z_dim - 1}, config {config.model.z_dim}\n")):
+    checkpoint.check_compatible(saved, config, 400, "w")
