@@ -58,6 +58,9 @@ def test_runs_killed_twice_resume_to_bit_identical_parameters(tmp_path):
     resumed_from.append(max(saved, default=0))
   _finish(_start(tmp_path / "killed"))
   _finish(unbroken)
+  for run in ("unbroken", "killed"):  # config.train.max_checkpoints, 3: the last three are kept
+    kept = [int(d) for d in os.listdir(tmp_path / run / "checkpoints") if d.isdigit()]
+    assert sorted(kept) == [NUM_STEPS - 200, NUM_STEPS - 100, NUM_STEPS], (run, kept)
   # Both kills landed mid-run (otherwise this test would prove nothing).
   assert all(0 < step < NUM_STEPS for step in resumed_from), resumed_from
   step_a, unbroken = _params(tmp_path / "unbroken")
