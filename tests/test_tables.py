@@ -4,6 +4,7 @@ import hashlib
 import json
 import types
 
+import jax
 import numpy as np
 import pytest
 
@@ -359,6 +360,35 @@ def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
   table = tables.method1(clf, splits["test"], oracle)
   assert len(table["rows"]) == 6 and table["mean_accuracy"] > 0.9
   assert all(r["unedited"] < 0.1 for r in table["rows"])
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_the_classifiers_loss_against_numpy(exclusive):
+  """Exclusive labels: the softmax cross-entropy of the classes; independent ones: each label's
+  binary cross-entropy; plus, per attribute, the styles' cross-entropy over the examples that have
+  it (style -1: absent)."""
+  rng = np.random.default_rng(0)
+  net = classifier_lib.Classifier((4,), 3, (2, 3, 2))
+  x = rng.integers(0, 256, (6, 8, 8, 1)).astype(np.uint8)
+  y = np.eye(3, dtype=np.float32)[[0, 1, 2, 2, 1, 0]]
+  styles = np.array([[1, -1, -1], [-1, 2, -1], [-1, -1, 0], [-1, -1, 1], [-1, 0, -1],
+                     [0, -1, -1]], np.int32)
+  params = net.init(jax.random.key(0), np.zeros((1, 8, 8, 1), np.float32))["params"]
+  out = jax.tree.map(np.asarray, net.apply({"params": params}, x / np.float32(255)))
+  def log_softmax(logits):
+    logits = logits.astype(np.float64)
+    return logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  logits = out["labels"].astype(np.float64)
+  if exclusive:
+    expected = -np.mean(np.sum(y * log_softmax(logits), -1))
+  else:
+    p = 1.0 / (1.0 + np.exp(-logits))
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+  for j, style_logits in enumerate(out["styles"]):
+    known = styles[:, j] >= 0
+    expected -= np.mean(log_softmax(style_logits)[known, styles[known, j]])
+  loss = classifier_lib._loss(params, net, exclusive, x, y, styles)  # pylint: disable=protected-access
+  np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
 
 
 def test_switch_points_take_the_mean_and_the_mode_of_the_observed_encodings():
