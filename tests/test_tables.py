@@ -351,6 +351,7 @@ def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
   names = ("anger", "happy", "sad")
   clf = classifier_lib.load_or_train(config, str(tmp_path / "clf"), splits, names, exclusive=True)
   assert clf.exclusive and clf.metrics["label_accuracy"] > 0.9, clf.metrics  # chance 1/3
+  np.testing.assert_allclose(clf.predict(splits["test"]["x"])["labels"].sum(1), 1.0, rtol=1e-5)
   def oracle(x, y, j, on, point=None):  # paints the target's bar, removes the others
     del y, on, point
     out = x.copy()
