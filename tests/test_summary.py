@@ -53,6 +53,17 @@ def test_summary_pairs_csvae_with_each_kind_on_its_seeds():
   assert "| Method 1 | VAE | +0.3000 ± 0.1414 | 2/2 | 3.00 |" in text
 
 
+def test_the_styles_figures_are_read_per_attribute():
+  run = _run(0.9, 0.005)
+  run["styles"] = {"seed": 3, "classifier": {"label_accuracy": 1.0},
+                   "Eyeglasses": {"points": 25, "styles_per_subject": 2.5, "styles_by_point": 3},
+                   "Smiling": {"points": 25, "styles_per_subject": 1.75, "styles_by_point": 2}}
+  named = {f.name: (value, f.higher_is_better) for f, value in summary.figures(run).items()}
+  assert {k: v for k, v in named.items() if "styles" in k} == {
+      "Eyeglasses styles per face": (2.5, True), "Eyeglasses styles by point": (3.0, True),
+      "Smiling styles per face": (1.75, True), "Smiling styles by point": (2.0, True)}
+
+
 def test_a_screen_chooses_by_rank_sum_then_target_changed():
   def run(method1, target_changed):
     return {"Method 1": method1, "target-changed": target_changed}
