@@ -133,6 +133,12 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
   checkpoint.add_switch_points(workdir, 400, dataclasses.replace(stored, w_densest=None))
   older = csvae_jax.load(workdir)
   assert older.switch_points.w_present is not None and older.switch_points.w_densest is None
+  # What eval.py and scripts/add_switch_points.py ask before they compute the points again.
+  assert switch_points.incomplete(older.switch_points, older.spec)
+  assert not switch_points.incomplete(stored, older.spec)
+  # Points stored before their split was: validation's, as they were then.
+  legacy = {k: v for k, v in stored.to_json().items() if k != "w_splits"}
+  assert switch_points.SwitchPoints.from_json(legacy).w_splits == ("validation",)
   with pytest.raises(ValueError, match=f"predates the default point.*python "
                                        f"scripts/add_switch_points.py --workdir {workdir}"):
     csvae_jax.switch_attribute(older, np.zeros((1, 3)), np.ones((1, 1)), 0)
