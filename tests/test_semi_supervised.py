@@ -12,6 +12,7 @@ import pytest
 import csvae_jax
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
+from csvae_jax import losses
 from csvae_jax import models
 from csvae_jax import steps
 from csvae_jax import train_state as train_state_lib
@@ -248,3 +249,28 @@ def test_label_inference_accuracy_counts_an_exclusive_example_right_only_when_it
                          "label_inference_accuracy/d": 0.75}
   assert evaluate.label_inference_accuracy(inferred[:, :1], truth[:, :1], False, "a") == {
       "label_inference_accuracy": 1.0}
+
+
+def test_combinations_weighted_by_q_of_the_missing_labels_and_only_observed_ones_classified():
+  """k = 2 independent labels, combinations [0,0], [1,0], [0,1], [1,1]; exclusive: the classes."""
+  logits = np.array([0.3, -1.2], np.float32)
+  q = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))  # q(y_i = 1 | x)
+  combos = losses.label_combinations(2, exclusive=False)
+  def weights(y, y_mask, exclusive=False, c=combos):
+    return np.asarray(losses.combination_weights(jnp.asarray(logits), jnp.asarray(y, jnp.float32),
+                                                 jnp.asarray(y_mask, jnp.float32), c, exclusive))
+  np.testing.assert_allclose(weights([1, 0], [1, 1]), [0, 1, 0, 0])  # observed: its own labels
+  np.testing.assert_allclose(weights([1, 0], [1, 0]), [0, 1 - q[1], 0, q[1]], rtol=1e-6)
+  np.testing.assert_allclose(weights([0, 0], [0, 0]), [(1 - q[0]) * (1 - q[1]), q[0] * (1 - q[1]),
+                                                       (1 - q[0]) * q[1], q[0] * q[1]], rtol=1e-6)
+  classes = losses.label_combinations(2, exclusive=True)
+  softmax = np.exp(logits) / np.exp(logits).sum()
+  np.testing.assert_allclose(weights([0, 1], [1, 1], True, classes), [0, 1])
+  np.testing.assert_allclose(weights([0, 0], [0, 0], True, classes), softmax, rtol=1e-6)
+  # The classification loss counts the observed labels alone, whatever a missing one holds.
+  def ce(y, y_mask, exclusive):
+    return float(losses.observed_cross_entropy(jnp.asarray(logits), jnp.asarray(y, jnp.float32),
+                                               jnp.asarray(y_mask, jnp.float32), exclusive))
+  assert ce([0, 1], [0, 0], True) == 0.0
+  np.testing.assert_allclose(ce([0, 1], [1, 1], True), -np.log(softmax[1]), rtol=1e-6)
+  np.testing.assert_allclose(ce([1, 1], [1, 0], False), -np.log(q[0]), rtol=1e-6)
