@@ -61,6 +61,18 @@ def test_decoder_returns_data_units():
   np.testing.assert_allclose(logvar, np.asarray(logvar0) + 2 * np.log([2.0, 4.0]), rtol=1e-6)
 
 
+def test_gaussian_fixed_decodes_with_the_configured_std_in_data_units():
+  """likelihood "gaussian_fixed": the decoder's sd is x_fixed_std in standardised units, so
+  x_fixed_std * x_std in the data's."""
+  spec = models.ModelSpec(kind="vae", x_shape=(2,), num_labels=1, likelihood="gaussian_fixed",
+                          x_fixed_std=0.25, x_mean=(1.0, 2.0), x_std=(2.0, 4.0))
+  model = models.LatentModel(spec)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.zeros((1, 1)),
+                      models.draw_noise(spec, jax.random.key(1), 1))
+  _, logvar = model.apply(params, jnp.zeros((3, 2)), method=models.LatentModel.decode)
+  np.testing.assert_allclose(np.exp(0.5 * np.asarray(logvar)), [[0.5, 1.0]] * 3, rtol=1e-6)
+
+
 def test_w_prior_per_label_value():
   spec = models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=2, w_dim=2)
   mean, logvar = models.w_prior(spec, jnp.array([[1.0, 0.0]]))
