@@ -65,21 +65,6 @@ def parse_labels(items: list[str]) -> dict[str, float]:
   return labels
 
 
-def image_labels(model: trained_model.TrainedModel, x: np.ndarray, j: int, off: bool,
-                 labels: dict[str, float]) -> np.ndarray:
-  """The labels of one image x [*x_shape] that the edit starts from: float32 [k]. `labels`
-  ({name: 0 or 1}, from --labels) first; the others q(y|x)'s for a model that infers labels,
-  else attribute j the opposite of the edit's target (1 when switching it off) and the rest 0."""
-  if model.spec.infer_labels:
-    y = model.infer_labels(x)[0]
-  else:
-    y = np.zeros(model.spec.num_labels, np.float32)
-    y[j] = float(off)
-  for name, value in labels.items():
-    y[switching.attribute_index(model, name)] = value
-  return y
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
@@ -91,7 +76,7 @@ def main(argv):
                      "images: give the workdir of a model trained on images.")
   x = read_image(FLAGS.image, model)
   j = switching.attribute_index(model, FLAGS.attribute)
-  y = image_labels(model, x, j, FLAGS.off, labels)
+  y = switching.photo_labels(model, x, j, FLAGS.off, labels)
   on = not FLAGS.off
   if model.spec.has_w and FLAGS.grid > 1 and on:
     points = switching.w_grid(model, FLAGS.grid)

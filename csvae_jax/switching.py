@@ -247,6 +247,22 @@ def prepare_photo(image: np.ndarray, model: trained_model.TrainedModel,
   return np.asarray(resized).reshape(height, width, channels)
 
 
+def photo_labels(model: trained_model.TrainedModel, x: np.ndarray, j: int, off: bool,
+                 labels: dict[str, float]) -> np.ndarray:
+  """The labels an edit of one photo x [*x_shape] starts from (`python -m csvae_jax.edit`):
+  float32 [k]. `labels` ({name: 0 or 1}) first; the others q(y|x)'s for a model that infers
+  labels, else attribute j the opposite of the edit's target (1 when switching it off), the rest 0.
+  """
+  if model.spec.infer_labels:
+    y = model.infer_labels(x)[0]
+  else:
+    y = np.zeros(model.spec.num_labels, np.float32)
+    y[j] = float(off)
+  for name, value in labels.items():
+    y[attribute_index(model, name)] = value
+  return y
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
   """Images in [0, 1] to uint8 in [0, 255]."""
   return np.round(np.clip(images, 0, 1) * 255).astype(np.uint8)

@@ -11,11 +11,11 @@ import pytest
 
 import csvae_jax
 from csvae_jax import data as data_lib
-from csvae_jax import edit
 from csvae_jax import evaluate
 from csvae_jax import losses
 from csvae_jax import models
 from csvae_jax import steps
+from csvae_jax import switching
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trainer
 
@@ -187,9 +187,9 @@ def test_a_semi_supervised_csvae_learns_from_a_tenth_of_the_labels(config, tmp_p
   faces = [np.flatnonzero(inferred[:, 0] == value)[0] for value in (0, 1)]  # neither default fits
   name = model.spec.label_names[0]
   for x, y in zip(test["x"][faces], inferred[faces]):
-    np.testing.assert_array_equal(edit.image_labels(model, x, 0, False, {}), y)
-    np.testing.assert_array_equal(edit.image_labels(model, x, 0, False, {name: 1.0 - y[0]}),
-                                  1.0 - y)
+    np.testing.assert_array_equal(switching.photo_labels(model, x, 0, False, {}), y)
+    np.testing.assert_array_equal(
+        switching.photo_labels(model, x, 0, False, {name: 1.0 - y[0]}), 1.0 - y)
 
 
 @pytest.mark.parametrize("exclusive", [False, True])

@@ -10,7 +10,6 @@ import pytest
 from configs import tiny_images
 import csvae_jax
 from csvae_jax import data as data_lib
-from csvae_jax import edit
 from csvae_jax import paper_figures
 from csvae_jax import switching
 from csvae_jax import models
@@ -243,10 +242,10 @@ def test_unknown_attribute_lists_the_valid_ones(trained):
 
 def test_the_edit_command_starts_from_the_given_labels_else_the_targets_opposite(trained):
   model, x = trained[0]["csvae"], trained[1]["x"][0]
-  np.testing.assert_array_equal(edit.image_labels(model, x, 0, False, {}), [0, 0, 0])
-  np.testing.assert_array_equal(edit.image_labels(model, x, 2, True, {}), [0, 0, 1])
-  np.testing.assert_array_equal(edit.image_labels(model, x, 2, True, {"Eyeglasses": 1.0}),
-                                [1, 0, 1])
+  np.testing.assert_array_equal(switching.photo_labels(model, x, 0, False, {}), [0, 0, 0])
+  np.testing.assert_array_equal(switching.photo_labels(model, x, 2, True, {}), [0, 0, 1])
+  np.testing.assert_array_equal(
+      switching.photo_labels(model, x, 2, True, {"Eyeglasses": 1.0}), [1, 0, 1])
 
 
 def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
