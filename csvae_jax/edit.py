@@ -10,8 +10,8 @@ photo gets a CelebA model's training crop and resize, an image of the model's ow
 it is; any other photo is centre-cropped to a square and resized, with a note that edits work best
 on faces aligned as in training. Only the workdir is read: no dataset, and nothing is written
 there. The grid shows the input, its reconstruction, then the edits: for CSVAE a --grid x --grid
-sweep of W_j around the attribute-present prior mean (or the default point with --grid 1), for
-CondVAE(-info) --grid values of p from 0 to 3, for the VAE the mean shift.
+sweep of W_j around the attribute-present prior mean, w1 across and w2 up (or the default point
+with --grid 1), for CondVAE(-info) --grid values of p from 0 to 3, for the VAE the mean shift.
 """
 
 import os
@@ -88,9 +88,10 @@ def main(argv):
   edits = edits if points is not None else edits[None]
   recon = np.round(model.reconstruct(x, y)[0] * 255).astype(np.uint8)
   if model.spec.has_w and points is not None:
-    # The W grid keeps its shape; the first column holds the input over its reconstruction.
+    # The W grid drawn as in the figures (w1 across, w2 up); the first column holds the input
+    # over its reconstruction.
     blank = np.full_like(x, 255)
-    rows = edits.reshape(FLAGS.grid, FLAGS.grid, *x.shape)
+    rows = plots.w_grid_rows(edits)
     left = [x, recon] + [blank] * (FLAGS.grid - 2)
     images = [image for r in range(FLAGS.grid) for image in (left[r], *rows[r])]
     columns = FLAGS.grid + 1

@@ -82,15 +82,32 @@ def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str
 
 def save_image_grid(path: str, images, columns: int) -> None:
   """Writes images ([H, W, C] uint8, equal sizes) as one PNG, `columns` per row, no margins."""
-  images = [np.asarray(i) for i in images]
+  images = np.stack([np.asarray(i) for i in images])
   rows = -(-len(images) // columns)
-  height, width, channels = images[0].shape
-  sheet = np.full((rows * height, columns * width, channels), 255, np.uint8)
-  for i, image in enumerate(images):
-    r, c = divmod(i, columns)
-    sheet[r * height:(r + 1) * height, c * width:(c + 1) * width] = image
+  white = np.full((rows * columns - len(images), *images.shape[1:]), 255, np.uint8)
+  sheet = _sheet(np.concatenate([images, white]).reshape(rows, columns, *images.shape[1:]))
   with paths.resolve(path).open("wb") as f:
-    Image.fromarray(sheet.squeeze(-1) if channels == 1 else sheet).save(f, format="png")
+    Image.fromarray(sheet.squeeze(-1) if sheet.shape[-1] == 1 else sheet).save(f, format="png")
+
+
+def _sheet(cells: np.ndarray) -> np.ndarray:
+  """Images [R, C, H, W, channels] side by side as one image [R * H, C * W, channels]."""
+  rows, columns, height, width, channels = cells.shape
+  return cells.transpose(0, 2, 1, 3, 4).reshape(rows * height, columns * width, channels)
+
+
+def w_grid_rows(images: np.ndarray) -> np.ndarray:
+  """Values at the points of a `switching.w_grid` as the grid is drawn, w1 across and w2 up.
+
+  Args:
+    images: [n * n, ...] one value (an image, a point) per grid point, in the grid's order
+      (second coordinate fastest).
+
+  Returns:
+    [n, n, ...]: row r, column c holds the point of the c-th smallest w1 and the r-th largest w2.
+  """
+  n = int(round(np.sqrt(len(images))))
+  return np.asarray(images).reshape(n, n, *np.shape(images)[1:]).swapaxes(0, 1)[::-1]
 
 
 def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
@@ -110,9 +127,7 @@ def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
   ax.scatter(w[:, 0], w[:, 1], c=np.where(present, "tab:red", "tab:blue"), s=2, alpha=0.5)
   ax.scatter(grid[:, 0], grid[:, 1], c="black", marker="+", s=40)
   ax.set_title(f"W of {attribute} (red: present)")
-  height, width = edits.shape[1:3]
-  sheet = edits.reshape(n, n, height, width, -1).transpose(1, 0, 2, 3, 4)[::-1]
-  sheet = sheet.transpose(0, 2, 1, 3, 4).reshape(n * height, n * width, -1)
+  sheet = _sheet(w_grid_rows(edits))
   ax = fig.add_axes((4 / (4 + 1.2 * n), 0.02, 1.2 * n / (4 + 1.2 * n) - 0.01, 0.9))
   ax.imshow(np.clip(sheet.squeeze(-1) if sheet.shape[-1] == 1 else sheet, 0, 1), cmap="gray")
   ax.axis("off")

@@ -11,6 +11,7 @@ from configs import tiny_images
 import csvae_jax
 from csvae_jax import data as data_lib
 from csvae_jax import paper_figures
+from csvae_jax import plots
 from csvae_jax import switching
 from csvae_jax import models
 from csvae_jax import trainer
@@ -207,6 +208,22 @@ def test_w_grid_and_principal_points_lay_out_w_j(trained):
                              rtol=1e-4)
 
 
+def test_w_grid_rows_draw_w1_across_and_w2_up(trained):
+  grid = switching.w_grid(trained[0]["csvae"], 3, span=1.0, centre=np.array([0.0, 10.0]))
+  rows = plots.w_grid_rows(grid)  # [3, 3, 2]: each cell's point
+  np.testing.assert_allclose(rows[..., 0], [[-1, 0, 1]] * 3)
+  np.testing.assert_allclose(rows[..., 1], [[11] * 3, [10] * 3, [9] * 3])
+
+
+def test_image_grids_fill_rows_left_to_right_then_white(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  images = [np.full((2, 3, 3), 10 * i, np.uint8) for i in range(5)]
+  plots.save_image_grid(str(tmp_path / "grid.png"), images, columns=2)
+  sheet = np.asarray(Image.open(tmp_path / "grid.png"))
+  cells = sheet.reshape(3, 2, 2, 3, 3).swapaxes(1, 2)  # [row, column, 2, 3, 3]
+  np.testing.assert_array_equal(cells[..., 0, 0, 0], [[0, 10], [20, 30], [40, 255]])
+
+
 def test_a_photo_of_another_shape_is_centre_cropped_to_a_square(trained):
   model = trained[0]["csvae"]
   photo = np.zeros((32, 64, 3), np.uint8)
@@ -264,7 +281,18 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
                           text=True, timeout=120, check=False)
   result = edit("face.png")
   assert result.returncode == 0, result.stderr[-2000:]
-  assert Image.open(tmp_path / "edits.png").size == (4 * 32, 3 * 32)
+  sheet = np.asarray(Image.open(tmp_path / "edits.png"))
+  assert sheet.shape == (3 * 32, 4 * 32, 3)
+  cells = sheet.reshape(3, 32, 4, 32, 3).swapaxes(1, 2)  # [row, column, 32, 32, 3]
+  model, face = models_by_kind["csvae"], split["x"][0]
+  y = switching.photo_labels(model, face, 0, False, {})
+  edits = switching.switch_attribute(model, face, y, 0, point=switching.w_grid(model, 3))
+  recon = switching.to_uint8(model.reconstruct(face, y)[0])
+  # The first column: the input over its reconstruction, then white; the rest: the W grid as
+  # the figures draw it (w1 across, w2 up).
+  for cell, expected in ((cells[0, 0], face), (cells[1, 0], recon), (cells[2, 0], 255)):
+    np.testing.assert_allclose(cell, expected, atol=1)
+  np.testing.assert_allclose(cells[:, 1:], plots.w_grid_rows(edits), atol=1)
   result = edit("small.png")
   assert result.returncode == 0, result.stderr[-2000:]
   assert "is 30x40, not 32x32: centre-cropped" in result.stderr
