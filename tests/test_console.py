@@ -2,6 +2,7 @@
 traceback only with --verbosity=1; bugs keep their traceback; config files load from anywhere.
 (tests/test_install.py runs csvae-edit on bad input, in an environment without TensorFlow.)"""
 
+import json
 import os
 import re
 import subprocess
@@ -134,8 +135,9 @@ def test_verbosity_1_keeps_the_traceback(monkeypatch):
 @pytest.mark.parametrize("bug", [
     # A ValueError of a line of the package that is no `raise`: a vector model given a photo.
     lambda: switching.prepare_photo(np.zeros((8, 8, 3), np.uint8), _model(x_shape=(3,))),
-    # One raised inside another library.
+    # One raised inside another library, from C and by a `raise` statement (json's decoder).
     lambda: np.zeros(3).reshape(2),
+    lambda: json.loads("not json"),
     lambda: {}["key"],
 ])
 def test_bugs_keep_their_traceback(bug):
@@ -170,3 +172,42 @@ def test_a_config_file_imports_its_siblings_from_any_folder(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout == "7\n"
 
+
+
+@pytest.mark.parametrize("verbosity", [None, "0"])
+def test_the_run_logs_its_own_lines_and_other_libraries_warnings(tmp_path, verbosity):
+  """By default: INFO of the program and of this package, WARNING of other libraries but for the
+  quiet ones; with --verbosity given, every library at that level."""
+  for package in ("csvae_jax", "otherlib"):
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "noisy.py").write_text(
+        "from absl import logging\n"
+        "def say():\n"
+        f"  logging.info('info of {package}')\n"
+        f"  logging.warning('warning of {package}')\n"
+        "  logging.warning('Given directory is read only: /x')\n")
+  script = tmp_path / "program.py"
+  script.write_text(
+      "import importlib.util\n"
+      "from absl import logging\n"
+      "from csvae_jax import console\n"
+      "def load(package):\n"
+      f"  path = {str(tmp_path)!r} + '/' + package + '/noisy.py'\n"
+      "  spec = importlib.util.spec_from_file_location(package + '_noisy', path)\n"
+      "  module = importlib.util.module_from_spec(spec)\n"
+      "  spec.loader.exec_module(module)\n"
+      "  return module\n"
+      "def main(argv):\n"
+      "  console.setup()\n"
+      "  logging.info('info of the program')\n"
+      "  load('csvae_jax').say()\n"
+      "  load('otherlib').say()\n"
+      "console.run(main)\n")
+  result = _run([str(script), *([f"--verbosity={verbosity}"] if verbosity else [])], cwd=REPO,
+                env=dict(os.environ, PYTHONPATH=REPO))
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = [line.split("] ", 1)[1] for line in result.stderr.splitlines() if "] " in line]
+  shown = {"info of the program", "info of csvae_jax", "warning of csvae_jax", "warning of otherlib"}
+  if verbosity:
+    shown |= {"info of otherlib", "Given directory is read only: /x"}
+  assert sorted(set(lines)) == sorted(shown)
