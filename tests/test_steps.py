@@ -349,3 +349,40 @@ def test_bfloat16_training_stays_finite_and_close_to_float32(config):
     # Measured after 500 steps: 1e-5 (recon), 0.023 (KL_z) and 5e-5 (KL_w) of the first chunk's
     # value; after 300: 1.5e-5, 0.0021 and 1e-4.
     assert abs(history16[-1][term] - history32[-1][term]) < 0.05 * abs(history32[0][term]), term
+
+
+def _updates(optim, gradients, num_steps=100):
+  """The updates of one scalar parameter by `train_state.make_optimizer(optim, num_steps)` for
+  `gradients`, in order."""
+  tx = train_state_lib.make_optimizer(optim, num_steps)
+  state, out = tx.init(jnp.zeros(())), []
+  for gradient in gradients:
+    update, state = tx.update(jnp.float32(gradient), state, jnp.zeros(()))
+    out.append(float(update))
+  return np.array(out)
+
+
+def test_the_cosine_schedule_warms_up_then_decays_to_its_final_share(config):
+  optim = config.optim.vae
+  optim.learning_rate, optim.warmup_steps, optim.final_lr_factor = 0.1, 4, 0.01
+  # Under a constant gradient Adam's update is minus the learning rate of its step.
+  rates = -_updates(optim, np.ones(13), num_steps=12)
+  np.testing.assert_allclose(rates[:5], [0, 0.025, 0.05, 0.075, 0.1], rtol=1e-4, atol=1e-9)
+  assert np.all(np.diff(rates[4:]) < 0)
+  np.testing.assert_allclose(rates[12], 0.001, rtol=1e-4)
+  optim.schedule = "constant"
+  np.testing.assert_allclose(-_updates(optim, np.ones(3)), 0.1, rtol=1e-4)
+
+
+def test_adam_takes_its_betas_and_clipping_from_the_config(config):
+  optim = config.optim.vae
+  optim.schedule, optim.learning_rate = "constant", 0.1
+  # Without moments (b1 = b2 = 0) each update is -rate * sign(gradient), whatever its size.
+  optim.b1, optim.b2 = 0.0, 0.0
+  np.testing.assert_allclose(_updates(optim, [1.0, -1.0, 4.0]), [-0.1, 0.1, -0.1], rtol=1e-4)
+  # With them (0.9, 0.999), a large first gradient damps the second update, unless clipping
+  # (to global norm 1) makes both gradients 1.
+  optim.b1, optim.b2 = 0.9, 0.999
+  assert -_updates(optim, [100.0, 1.0])[1] < 0.07
+  optim.grad_clip = 1.0
+  np.testing.assert_allclose(_updates(optim, [100.0, 1.0]), [-0.1, -0.1], rtol=1e-4)
