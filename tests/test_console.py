@@ -211,3 +211,37 @@ def test_the_run_logs_its_own_lines_and_other_libraries_warnings(tmp_path, verbo
   if verbosity:
     shown |= {"info of otherlib", "Given directory is read only: /x"}
   assert sorted(set(lines)) == sorted(shown)
+
+
+@pytest.mark.parametrize("program, flag", [("train.py", "--workdir"), ("eval.py", "--split")])
+def test_help_shows_the_programs_own_flags(program, flag):
+  result = _run([program, "--help"], cwd=REPO)
+  assert result.returncode == 1, result.stderr[-2000:]  # absl's --help ends with code 1.
+  own = result.stdout.split(f"{program}:", 1)[1]  # The flags listed under the program's name.
+  assert f"  {flag}: " in own and "  --config: " in own
+
+
+@pytest.mark.parametrize("form", ["separate", "joined", "joined with an argument"])
+def test_a_config_files_package_parent_goes_first_on_the_path(tmp_path, monkeypatch, form):
+  (tmp_path / "configs").mkdir()
+  (tmp_path / "configs" / "__init__.py").write_text("")
+  path = str(tmp_path / "configs" / "mine.py")
+  argv = {"separate": ["prog", "--config", path], "joined": ["prog", f"--config={path}"],
+          "joined with an argument": ["prog", f"-config={path}:sizes/small"]}[form]
+  monkeypatch.setattr(sys, "path", list(sys.path))
+  console.add_config_package_to_path(argv)
+  assert sys.path[0] == str(tmp_path)
+  (tmp_path / "configs" / "__init__.py").unlink()  # Not a package: nothing to import from.
+  console.add_config_package_to_path(argv)
+  assert sys.path.count(str(tmp_path)) == 1
+
+
+def test_a_missing_extra_is_named_but_a_missing_module_of_ours_is_a_bug(capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    console.exit_needing_extra(ModuleNotFoundError("No module", name="tensorflow.io"), "prog")
+  assert exit_info.value.code == 2
+  assert capsys.readouterr().err == ("Error: prog needs tensorflow.io, which the core install "
+                                     "leaves out: pip install 'csvae_jax[data]'\n")
+  for name in ("csvae_jax.data.missing", None):
+    with pytest.raises(ModuleNotFoundError):
+      console.exit_needing_extra(ModuleNotFoundError("No module", name=name), "prog")
