@@ -104,6 +104,9 @@ def test_load_is_deterministic_cached_and_identities_are_disjoint(tmp_path):
       np.testing.assert_array_equal(a[name][key], b[name][key], err_msg=key)
       np.testing.assert_array_equal(a[name][key], c[name][key], err_msg=key)
   assert [len(a[name]["x"]) for name in a] == [20, 8, 12]
+  other = procedural.load(20, 8, 12, seed=2, image_size=16, cache_dir=str(tmp_path))
+  assert len(list(tmp_path.iterdir())) == 6  # Another seed has files of its own.
+  assert not np.array_equal(other["train"]["x"], a["train"]["x"])
   ids = [set(a[name]["identity"].tolist()) for name in a]
   skins = [set(a[name]["factor/skin_tone"].tolist()) for name in a]
   for i in range(3):
@@ -155,3 +158,11 @@ def test_each_style_looks_different_and_params_vary_within_it(faces):
       for k, unit in enumerate(np.eye(procedural.NUM_PARAMS, dtype=np.float32)):
         low, high = _with(few, name, 1, style, 0 * unit), _with(few, name, 1, style, unit)
         assert np.any(low != high, axis=-1).sum(axis=(1, 2)).min() >= 5, (name, style, k)
+
+
+def test_a_face_without_a_smile_keeps_a_closed_mouth(faces):
+  """Not smiling is a neutral line in the lips' colour, not a face without a mouth."""
+  regions = procedural.attribute_regions(procedural.identity_factors(faces))["Smiling"]
+  off = _with(faces, "Smiling", 0)
+  lip_red = (off[..., 0] - off[..., 1] > 90) & regions  # Skin and beards are less red.
+  assert lip_red.sum(axis=(1, 2)).min() >= 5
