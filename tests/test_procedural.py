@@ -107,14 +107,20 @@ def test_load_is_deterministic_cached_and_identities_are_disjoint(tmp_path):
   other = procedural.load(20, 8, 12, seed=2, image_size=16, cache_dir=str(tmp_path))
   assert len(list(tmp_path.iterdir())) == 6  # Another seed has files of its own.
   assert not np.array_equal(other["train"]["x"], a["train"]["x"])
-  ids = [set(a[name]["identity"].tolist()) for name in a]
-  skins = [set(a[name]["factor/skin_tone"].tolist()) for name in a]
-  for i in range(3):
-    for j in range(i + 1, 3):
-      assert not ids[i] & ids[j] and not skins[i] & skins[j], (i, j)
+  # Each split draws its own people from its own stream: no identity, and no value of any
+  # identity factor, is shared between them.
+  for key in ("identity", *(f"factor/{f}" for f in procedural.IDENTITY_FACTORS)):
+    values = [set(a[name][key].reshape(-1).tolist()) for name in a]
+    for i in range(3):
+      for j in range(i + 1, 3):
+        assert not values[i] & values[j], (key, i, j)
 
 
 def test_rendering_is_a_pure_function_of_the_factors(faces):
+  before = {key: value.copy() for key, value in faces.items()}
+  procedural.rerender_switched(faces, "Eyeglasses", True)  # edits copies of the factors
+  for key, value in before.items():
+    np.testing.assert_array_equal(faces[key], value, err_msg=key)
   np.testing.assert_array_equal(
       procedural.rerender(faces, procedural.attribute_factors(faces)), faces["x"])
   # Another order (so other rendering chunks and windows) gives the same faces.

@@ -397,3 +397,17 @@ def test_a_fixed_file_then_loads(tmp_path):
   tfd_fixtures.write_tfd(root, 60)
   splits, _ = tfd.load(root, str(tmp_path / "data"))
   assert sum(len(split["x"]) for split in splits.values()) > 0
+
+
+def test_the_labelled_and_the_pseudo_labelled_images_of_each_expression_split_apart():
+  """Strata are (originally labelled, expression): each expression's labelled images, and its
+  pseudo-labelled ones, are each dealt 80/10/10 to within two images (`deal`'s promise)."""
+  arrays = _arrays(tfd_fixtures.make_tfd(NUM_IMAGES))
+  is_labelled = arrays.expressions >= 0
+  for seed in range(3):
+    protocol = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=seed))
+    for e in range(len(tfd.LABEL_NAMES)):
+      for group in (is_labelled, ~is_labelled):
+        members = group & (protocol.expressions == e)
+        for index, share in enumerate(SHARES.values()):
+          assert abs((protocol.splits[members] == index).sum() - share * members.sum()) <= 2
