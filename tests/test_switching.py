@@ -297,3 +297,24 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert "is 30x40, not 32x32: centre-cropped" in result.stderr
   assert "work best on faces aligned as in training" in result.stderr
+
+
+def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  model = trained[0]["csvae"]
+  split = procedural.make_split(24, seed=10, image_size=32)
+  written = paper_figures.style_figures(model, split, str(tmp_path), num_identities=4)
+  assert sorted(os.path.basename(p) for p in written) == sorted(
+      [f"{kind}_{name}.png" for kind in ("w_grid", "style_transfer") for name in
+       model.spec.label_names] + ["attribute_product.png"])
+  # Style transfer of glasses: the inputs without them on top, then a row per style, each face
+  # edited at that point of W (the first principal direction of the faces with glasses).
+  x, y = split["x"], split["y"]
+  others = np.flatnonzero(y[:, 0] == 0)[:4]
+  styles = switching.principal_points(model, 0, x, y, num_components=1, steps=[-1.5, 0, 1.5])
+  sheet = np.asarray(Image.open(tmp_path / "style_transfer_Eyeglasses.png"))
+  cells = sheet.reshape(4, 32, 4, 32, 3).swapaxes(1, 2)  # [row, column, 32, 32, 3]
+  np.testing.assert_array_equal(cells[0], x[others])
+  for row, point in enumerate(styles, start=1):
+    edits = switching.switch_attribute(model, x[others], y[others], "Eyeglasses", point=point)
+    np.testing.assert_array_equal(cells[row], edits)
