@@ -116,3 +116,12 @@ def test_two_processes_evaluate_a_two_process_run_as_one_process_does(tmp_path):
   with open(tmp_path / "run" / "eval" / "metrics.json") as f:
     assert json.load(f) == single
   assert single["step"] == 10
+
+
+def test_a_batch_the_devices_cannot_share_is_refused_in_one_line(tmp_path):
+  process = _train(tmp_path / "run", devices=8,
+                   steps=[*STEPS, "--config.train.batch_size=12"])
+  output, _ = process.communicate(timeout=240)
+  assert process.returncode == 2, output[-3000:]
+  assert ("Error: config.train.batch_size=12 is not divisible by the 8 devices; use a multiple "
+          "of 8.") in output
