@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from configs import tiny
+from csvae_jax import experiment
 from csvae_jax import summary
 
 
@@ -132,3 +134,32 @@ def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
   assert best == {"vae": {"setting": "vae default"}, "csvae": {"setting": "lr_x2 again"}}
   table = (tmp_path / "screen" / "screen.md").read_text()
   assert "| CSVAE | lr_x2 (chosen) | 0.999 |" in table and "| CSVAE | default | 0.990 |" in table
+
+
+def test_overrides_set_fields_of_a_copy_and_refuse_unknown_ones():
+  base = tiny.get_config()
+  config = experiment.with_overrides(base, {"seed": 7, "model.kind": "condvae"})
+  assert (config.seed, config.model.kind) == (7, "condvae")
+  assert base.to_dict() == tiny.get_config().to_dict()
+  for key in ("model.z_dimm", "modle.z_dim", "seed.value"):
+    with pytest.raises(KeyError, match=f"Unknown config field '{key}' in the overrides"):
+      experiment.with_overrides(base, {key: 1})
+
+
+def test_a_comparison_collects_the_runs_whose_tables_are_of_its_last_step(tmp_path):
+  """ROOT/KIND/seedS/eval: tables of the split at the last step count; stale ones, other splits
+  and files beside the kinds do not."""
+  def write(run, name, step):
+    (tmp_path / run / "eval").mkdir(parents=True, exist_ok=True)
+    (tmp_path / run / "eval" / name).write_text(json.dumps({"step": step, "name": name}))
+  write("csvae/seed3", "table1_validation.json", 100)
+  write("csvae/seed3", "table2_validation.json", 100)
+  write("csvae/seed12", "table1_validation.json", 100)
+  write("csvae/seed4", "table1_validation.json", 50)      # stopped early
+  write("condvae/seed3", "table1.json", 100)              # the test split's
+  (tmp_path / "summary.json").write_text("{}")
+  found = experiment.collect(str(tmp_path), "validation", 100)
+  assert found == {"csvae": {
+      3: {"table1": {"step": 100, "name": "table1_validation.json"},
+          "table2": {"step": 100, "name": "table2_validation.json"}},
+      12: {"table1": {"step": 100, "name": "table1_validation.json"}}}}
