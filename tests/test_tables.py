@@ -17,6 +17,7 @@ from csvae_jax import experiment
 from csvae_jax import models
 from csvae_jax import summary
 from csvae_jax import switch_points
+from csvae_jax import table_markdown
 from csvae_jax import tables
 from csvae_jax import trainer
 from csvae_jax.data import procedural
@@ -428,3 +429,39 @@ def test_switch_points_take_the_mean_and_the_mode_of_the_observed_encodings():
   assert np.min(np.linalg.norm(observed - points.w_densest[0], axis=1)) < 1e-6
   assert np.isnan(points.w_present[1]).all() and np.isnan(points.w_densest[1]).all()
   assert points.w_splits == ("validation", "train") and points.step == 3
+
+
+def _meta():
+  return {"model": "CSVAE", "dataset": "procedural", "split": "validation", "seed": 3, "step": 40,
+          "classifier": {"label_accuracy": 0.9876}}
+
+
+def test_table1_in_markdown_puts_each_figure_under_its_header():
+  rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "examples": 12,
+           "accuracy": 0.91666, "unedited": 0.0, "others_kept": 0.75, "best_point": [1.234, 5.0],
+           "accuracy_at_best": 1.0},
+          {"attribute": "Eyeglasses", "from": "present", "to": "absent", "examples": 8,
+           "accuracy": 0.5, "unedited": 0.125, "others_kept": 1.0}]
+  text = table_markdown.table1({**_meta(), "rows": rows, "mean_accuracy": 0.7083,
+                                "mean_accuracy_on": 0.9167, "mean_accuracy_off": 0.5})
+  assert ("CSVAE on procedural (validation split), seed 3, checkpoint step 40; classifier test "
+          "accuracy 0.988.") in text
+  lines = text.splitlines()
+  header = lines.index("| attribute | from | to | examples | accuracy | unedited | others kept | "
+                       "best point | accuracy at best | ")
+  assert lines[header + 2:header + 4] == [
+      "| Eyeglasses | absent | present | 12 | 0.917 | 0.000 | 0.750 | [1.23, 5.0] | 1.000 | ",
+      "| Eyeglasses | present | absent | 8 | 0.500 | 0.125 | 1.000 |  |  | "]
+  assert ("Mean accuracy at the paper's points: 0.708 (switching on 0.917, off 0.500)."
+          in lines)
+
+
+def test_table2_in_markdown_marks_a_point_on_its_range_edge():
+  rows = [{"attribute": "Smiling", "from": "absent", "to": "present", "pairs": 30,
+           "point": [3.0], "interior": False, "widenings": 2, "target_changed": 0.0061234,
+           "original_changed": 0.0081, "target_original": 0.0079}]
+  mean = {"target_changed": 0.0061234, "original_changed": 0.0081, "target_original": 0.0079}
+  text = table_markdown.table2({**_meta(), "rows": rows, "mean": mean})
+  assert ("| Smiling | absent | present | 30 | [3.0] (edge) | 2 | 0.00612 | 0.00810 | 0.00790 |"
+          in text.splitlines())
+  assert "| mean | | | | | | 0.00612 | 0.00810 | 0.00790 |" in text.splitlines()
