@@ -173,7 +173,6 @@ def test_a_config_file_imports_its_siblings_from_any_folder(tmp_path):
   assert result.stdout == "7\n"
 
 
-
 @pytest.mark.parametrize("verbosity", [None, "0"])
 def test_the_run_logs_its_own_lines_and_other_libraries_warnings(tmp_path, verbosity):
   """By default: INFO of the program and of this package, WARNING of other libraries but for the
@@ -207,7 +206,8 @@ def test_the_run_logs_its_own_lines_and_other_libraries_warnings(tmp_path, verbo
                 env=dict(os.environ, PYTHONPATH=REPO))
   assert result.returncode == 0, result.stderr[-2000:]
   lines = [line.split("] ", 1)[1] for line in result.stderr.splitlines() if "] " in line]
-  shown = {"info of the program", "info of csvae_jax", "warning of csvae_jax", "warning of otherlib"}
+  shown = {"info of the program", "info of csvae_jax", "warning of csvae_jax",
+           "warning of otherlib"}
   if verbosity:
     shown |= {"info of otherlib", "Given directory is read only: /x"}
   assert sorted(set(lines)) == sorted(shown)
