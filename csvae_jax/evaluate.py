@@ -168,6 +168,9 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
   is 1.0 by construction, even untrained); `label_inference_accuracy` (models that infer labels:
   q(y|x)'s accuracy, per label and averaged; for exclusive labels the share of examples whose
   class it gets); `adversary_accuracy` (kinds with an adversary, on z means).
+
+  Raises:
+    ValueError: for a `split` the data lack (the swiss roll has no validation split).
   """
   model = trained_model.load(workdir)
   if config is None:
@@ -177,6 +180,9 @@ def evaluate(config: Optional[ml_collections.ConfigDict], workdir: str,
                                 fix="Leave out --config to evaluate with the checkpoint's own.")
   dataset = data_lib.load_evaluation_dataset(config.data)
   splits = dataset.splits
+  if split not in splits:
+    raise ValueError(f"{dataset.traits.title} has no {split} split; valid: "
+                     f"{', '.join(s for s in splits if s != 'train')}.")
   if switch_points.incomplete(model.switch_points, model.spec):  # an older checkpoint: for now
     model = dataclasses.replace(model, switch_points=switch_points.compute(
         model.encode, model.spec, splits, config.eval.probe_max_train, model.step))

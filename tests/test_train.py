@@ -235,3 +235,21 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   kept = (tmp_path / "run" / "classifier" / "params.msgpack").read_bytes()
   table1 = json.loads((tmp_path / "run" / "eval" / "table1.json").read_text())
   assert table1["classifier_sha256"] == hashlib.sha256(kept).hexdigest()
+
+
+def test_eval_cli_reads_a_config_file_or_overrides_of_the_checkpoints_own(config, tmp_path):
+  workdir = str(tmp_path)
+  trainer.train_and_evaluate(config, workdir)
+  # Without --config, --config.<field> overrides the checkpoint's config, as a value of its type.
+  typed = _cli("eval.py", "--workdir", workdir, "--config.eval.probe_max_train=many")
+  assert typed.returncode == 2
+  assert "--config.eval.probe_max_train=many: not a value of the field's type" in typed.stderr
+  # A config file is read, and refused where its model differs from the checkpoint's.
+  other = _cli("eval.py", "--workdir", workdir, "--config", "configs/tiny.py",
+               "--config.model.z_dim=3")
+  assert other.returncode == 2 and "model.z_dim: checkpoint 2, config 3" in other.stderr
+  stray = _cli("eval.py", "--workdir", workdir, "extra")
+  assert stray.returncode == 1 and "Unexpected arguments: extra" in stray.stderr
+  split = _cli("eval.py", "--workdir", workdir, "--split", "validation")  # the roll has none
+  assert split.returncode == 2, split.stderr[-2000:]
+  assert "Error: swiss_roll has no validation split; valid: test." in split.stderr
