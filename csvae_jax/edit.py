@@ -86,7 +86,7 @@ def main(argv):
     points = None
   edits = switching.switch_attribute(model, x, y, j, on=on, point=points)
   edits = edits if points is not None else edits[None]
-  recon = np.round(model.reconstruct(x, y)[0] * 255).astype(np.uint8)
+  recon = switching.to_uint8(model.reconstruct(x, y)[0])
   if model.spec.has_w and points is not None:
     # The W grid drawn as in the figures (w1 across, w2 up); the first column holds the input
     # over its reconstruction.

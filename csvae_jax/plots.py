@@ -106,8 +106,9 @@ def w_grid_rows(images: np.ndarray) -> np.ndarray:
   Returns:
     [n, n, ...]: row r, column c holds the point of the c-th smallest w1 and the r-th largest w2.
   """
+  images = np.asarray(images)
   n = int(round(np.sqrt(len(images))))
-  return np.asarray(images).reshape(n, n, *np.shape(images)[1:]).swapaxes(0, 1)[::-1]
+  return images.reshape(n, n, *images.shape[1:]).swapaxes(0, 1)[::-1]
 
 
 def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,

@@ -2,9 +2,12 @@
 
 import dataclasses
 import os
+import subprocess
+import sys
 
 import ml_collections
 import numpy as np
+from PIL import Image
 import pytest
 
 from configs import tiny_images
@@ -208,6 +211,13 @@ def test_w_grid_and_principal_points_lay_out_w_j(trained):
                              rtol=1e-4)
 
 
+def _png_cells(path, rows, columns):
+  """A PNG sheet of rows x columns equal images, as [rows, columns, height, width, channels]."""
+  sheet = np.asarray(Image.open(path))
+  height, width = sheet.shape[0] // rows, sheet.shape[1] // columns
+  return sheet.reshape(rows, height, columns, width, -1).swapaxes(1, 2)
+
+
 def test_w_grid_rows_draw_w1_across_and_w2_up(trained):
   grid = switching.w_grid(trained[0]["csvae"], 3, span=1.0, centre=np.array([0.0, 10.0]))
   rows = plots.w_grid_rows(grid)  # [3, 3, 2]: each cell's point
@@ -216,11 +226,9 @@ def test_w_grid_rows_draw_w1_across_and_w2_up(trained):
 
 
 def test_image_grids_fill_rows_left_to_right_then_white(tmp_path):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   images = [np.full((2, 3, 3), 10 * i, np.uint8) for i in range(5)]
   plots.save_image_grid(str(tmp_path / "grid.png"), images, columns=2)
-  sheet = np.asarray(Image.open(tmp_path / "grid.png"))
-  cells = sheet.reshape(3, 2, 2, 3, 3).swapaxes(1, 2)  # [row, column, 2, 3, 3]
+  cells = _png_cells(tmp_path / "grid.png", 3, 2)
   np.testing.assert_array_equal(cells[..., 0, 0, 0], [[0, 10], [20, 30], [40, 255]])
 
 
@@ -266,9 +274,6 @@ def test_the_edit_command_starts_from_the_given_labels_else_the_targets_opposite
 
 
 def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   models_by_kind, split = trained
   workdir = models_by_kind["csvae"].workdir
   Image.fromarray(split["x"][0]).save(tmp_path / "face.png")
@@ -281,9 +286,8 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
                           text=True, timeout=120, check=False)
   result = edit("face.png")
   assert result.returncode == 0, result.stderr[-2000:]
-  sheet = np.asarray(Image.open(tmp_path / "edits.png"))
-  assert sheet.shape == (3 * 32, 4 * 32, 3)
-  cells = sheet.reshape(3, 32, 4, 32, 3).swapaxes(1, 2)  # [row, column, 32, 32, 3]
+  assert np.asarray(Image.open(tmp_path / "edits.png")).shape == (3 * 32, 4 * 32, 3)
+  cells = _png_cells(tmp_path / "edits.png", 3, 4)
   model, face = models_by_kind["csvae"], split["x"][0]
   y = switching.photo_labels(model, face, 0, False, {})
   edits = switching.switch_attribute(model, face, y, 0, point=switching.w_grid(model, 3))
@@ -300,7 +304,6 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
 
 
 def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   model = trained[0]["csvae"]
   split = procedural.make_split(24, seed=10, image_size=32)
   written = paper_figures.style_figures(model, split, str(tmp_path), num_identities=4)
@@ -312,8 +315,7 @@ def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
   x, y = split["x"], split["y"]
   others = np.flatnonzero(y[:, 0] == 0)[:4]
   styles = switching.principal_points(model, 0, x, y, num_components=1, steps=[-1.5, 0, 1.5])
-  sheet = np.asarray(Image.open(tmp_path / "style_transfer_Eyeglasses.png"))
-  cells = sheet.reshape(4, 32, 4, 32, 3).swapaxes(1, 2)  # [row, column, 32, 32, 3]
+  cells = _png_cells(tmp_path / "style_transfer_Eyeglasses.png", 4, 4)
   np.testing.assert_array_equal(cells[0], x[others])
   for row, point in enumerate(styles, start=1):
     edits = switching.switch_attribute(model, x[others], y[others], "Eyeglasses", point=point)
