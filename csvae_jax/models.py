@@ -19,6 +19,8 @@ KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info"
               "csvae": "CSVAE"}  # as the paper writes them
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "bernoulli")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+# The semi-supervised step decodes each example once per value of its k independent labels (2^k).
+MAX_ENUMERATED_LABELS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,10 @@ class ModelSpec:
       raise ValueError(f"x_shape {self.x_shape} is neither a vector (D,) nor an image (H, W, C).")
     if self.infer_labels and not self.takes_y:
       raise ValueError("A VAE takes no labels: config.model.infer_labels needs another kind.")
+    if self.infer_labels and not self.exclusive_labels and self.num_labels > MAX_ENUMERATED_LABELS:
+      raise ValueError(f"config.model.infer_labels sums the bound over the 2^k values of k labels; "
+                       f"k={self.num_labels} is more than {MAX_ENUMERATED_LABELS}: train on fewer "
+                       "attributes.")
 
   @property
   def is_image(self) -> bool:

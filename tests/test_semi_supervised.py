@@ -247,6 +247,17 @@ def test_a_model_that_needs_labels_refuses_training_examples_without_them(config
   trainer.train_and_evaluate(config, str(tmp_path / "vae"))
 
 
+def test_too_many_independent_labels_to_enumerate_is_one_error():
+  """2^k decoder passes per example: k = 8 (256) is allowed, k = 9 a ValueError naming the fix;
+  exclusive labels enumerate k values, so many of them are fine."""
+  spec = functools.partial(models.ModelSpec, kind="csvae", x_shape=(3,), infer_labels=True)
+  assert spec(num_labels=models.MAX_ENUMERATED_LABELS).num_labels == 8
+  assert spec(num_labels=40, exclusive_labels=True).num_labels == 40
+  with pytest.raises(ValueError, match=r"2\^k values.*k=9 is more than 8: train on fewer"):
+    spec(num_labels=9)
+  models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=40)  # no q(y|x), no enumeration
+
+
 def test_label_inference_accuracy_counts_an_exclusive_example_right_only_when_its_class_is():
   truth = np.eye(4)[[0, 1, 2, 3]]
   inferred = np.eye(4)[[0, 1, 3, 3]]  # one class wrong: two of its four entries differ
