@@ -34,14 +34,19 @@ def prepare_batch(batch: Batch) -> Batch:
   return {"x": x, "y": batch["y"] * batch["y_mask"], "y_mask": batch["y_mask"]}
 
 
-def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array) -> jax.Array:
-  """A parameter-free probe on w: is mu_w^i likelier under p(w_i|y_i=1) than under p(w_i|y_i=0)?"""
+def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array,
+                      y_mask: Optional[jax.Array] = None) -> jax.Array:
+  """A parameter-free probe on w: is mu_w^i likelier under p(w_i|y_i=1) than under p(w_i|y_i=0)?
+  w_mu [B, k * Dw], y [B, k] -> [], over the observed labels where y_mask [B, k] is given."""
   w = w_mu.reshape(w_mu.shape[0], spec.num_labels, spec.w_dim)
   def sq_dist(mean, scale):
     return jnp.sum((w - mean) ** 2, axis=-1) / scale**2 + 2 * spec.w_dim * jnp.log(scale)
   present = sq_dist(spec.w_present_mean, spec.w_present_scale) < sq_dist(
       spec.w_absent_mean, spec.w_absent_scale)
-  return jnp.mean(present == (y > 0.5))
+  hits = present == (y > 0.5)
+  if y_mask is None:
+    return jnp.mean(hits)
+  return jnp.sum(y_mask * hits) / jnp.maximum(jnp.sum(y_mask), 1.0)
 
 
 def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, noise: Noise,
@@ -126,7 +131,7 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
   (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)
   metrics = dict(terms, loss=loss, recon_mse=_recon_mse(spec, out.x_mu, x))
   if spec.has_w:
-    metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y)
+    metrics["w_prior_acc"] = _w_prior_accuracy(spec, out.w_mu, y, y_mask)
   return state.replace(vae=state.vae.apply_gradients(grads=grads)), metrics
 
 

@@ -68,6 +68,17 @@ def make_train_chunk(spec, betas):
   return jax.jit(train_chunk, donate_argnums=0)
 
 
+def _eval_examples(dataset: data_lib.Dataset) -> dict[str, np.ndarray]:
+  """The split the trainer evaluates on: validation (else test), less the examples that came
+  without labels (TFD's unlabelled images, whose y is all 0). Labels hidden by
+  `data.label_fraction` keep their true values in y, and the evaluation reads them."""
+  split = dataset.splits["validation" if "validation" in dataset.splits else "test"]
+  if not dataset.traits.is_partially_labelled:
+    return split
+  labelled = split["y_mask"].all(axis=1)
+  return {k: v[labelled] for k, v in split.items()}
+
+
 def _evaluate(eval_step, state, split, batch_size: int, max_examples: int, mesh, rng):
   """Mean eval metrics over the first `max_examples` of `split`, in full batches."""
   num_batches = max(1, min(len(split["x"]), max_examples) // batch_size)
@@ -154,7 +165,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   dataset = load_dataset_once(config.data)
   train = dataset.splits["train"]
-  eval_split = "validation" if "validation" in dataset.splits else "test"
+  eval_data = _eval_examples(dataset)
   x_mean, x_std = ((train["x"].mean(0), train["x"].std(0)) if dataset.standardise else ((), ()))
   spec = train_state_lib.model_spec(
       config, x_shape=train["x"].shape[1:], num_labels=train["y"].shape[1],
@@ -234,11 +245,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
               spec=spec, params=parallel.fetch(state.vae.params), adversary_params=None,
               config=config, step=step, workdir=workdir)
         if evaluate:
-          eval_metrics = _evaluate(eval_step, state, dataset.splits[eval_split], t.batch_size,
+          eval_metrics = _evaluate(eval_step, state, eval_data, t.batch_size,
                                    config.eval.max_examples, mesh, eval_rng)
           writer.write_scalars(step, {f"eval/{k}": v for k, v in eval_metrics.items()})
           if spec.is_image:
-            writer.write_images(step, _eval_images(model, dataset.splits[eval_split]))
+            writer.write_images(step, _eval_images(model, eval_data))
         if save:
           points = switch_points.compute(model.encode, spec, dataset.splits,
                                          config.eval.probe_max_train, step)

@@ -233,6 +233,10 @@ def test_a_missing_label_never_reaches_the_model(config):
     np.testing.assert_array_equal(a, b)
   prepared = steps.prepare_batch({"x": x, "y": jnp.ones((8, 2)), "y_mask": y_mask})
   np.testing.assert_array_equal(prepared["y"], y_mask)
+  # The probe on w counts observed labels only: with none, none is right (a 0 read as "absent"
+  # would score wherever w_j lies nearer the absent prior).
+  unobserved = {"x": x, "y": jnp.ones((8, 2)), "y_mask": jnp.zeros((8, 2))}
+  assert step(state, unobserved, noise)[1]["w_prior_acc"] == 0.0
 
 
 @pytest.mark.parametrize("kind", ["condvae", "condvae_info", "csvae"])

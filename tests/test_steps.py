@@ -72,6 +72,12 @@ def test_w_prior_accuracy_asks_which_prior_gives_mu_w_the_higher_density():
   assert 0.1 < np.mean(present) < 0.9
   accuracy = steps._w_prior_accuracy(spec, jnp.asarray(w_mu.reshape(500, 4)), jnp.asarray(y))
   np.testing.assert_allclose(accuracy, expected, rtol=1e-6)
+  # Missing labels (y 0 where y_mask is 0, as the step sees them) are left out.
+  y_mask = (rng.uniform(size=(500, 2)) < 0.3).astype(np.float32)
+  masked = steps._w_prior_accuracy(spec, jnp.asarray(w_mu.reshape(500, 4)),
+                                   jnp.asarray(y * y_mask), jnp.asarray(y_mask))
+  observed = y_mask > 0.5
+  np.testing.assert_allclose(masked, np.mean((present == (y > 0.5))[observed]), rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["vae", "csvae"])

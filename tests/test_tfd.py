@@ -11,7 +11,9 @@ import scipy.io
 import file_snapshot
 import tfd_fixtures
 from configs import tiny
+from configs import tiny_images
 from csvae_jax import data as data_lib
+from csvae_jax import trainer
 from csvae_jax.data import pseudo_labels
 from csvae_jax.data import tfd
 
@@ -126,6 +128,25 @@ def test_unlabelled_modes_through_the_registry(prepared, prepared_all, unlabelle
     kept = every["y_mask"][:, 0] == 1 if unlabelled == "drop" else np.ones(len(every["y"]), bool)
     for key in ("x", "y", "y_mask", "identity"):
       np.testing.assert_array_equal(splits[split][key], every[key][kept])
+
+
+def test_the_trainer_evaluates_on_labelled_images_only(prepared, prepared_all):
+  """TFD's unlabelled images come with y = 0, which the training-time evaluation would read as a
+  label; labels hidden by label_fraction keep their true values and stay in."""
+  config = tiny.get_config().data
+  config.name, config.unlabelled = "tfd", "missing"
+  config.manual_dir, config.data_dir = prepared["root"], prepared["data_dir"]
+  split = trainer._eval_examples(data_lib.load_dataset(config))
+  every = prepared_all["splits"]["validation"]
+  labelled = every["y_mask"][:, 0] == 1
+  assert 0 < labelled.sum() < len(labelled)
+  for key in ("x", "y", "identity"):
+    np.testing.assert_array_equal(split[key], every[key][labelled])
+  config = tiny_images.get_config().data
+  config.label_fraction, config.data_dir = 0.5, prepared["data_dir"]
+  dataset = data_lib.load_dataset(config)
+  assert dataset.splits["validation"]["y_mask"].min() == 0
+  assert trainer._eval_examples(dataset) is dataset.splits["validation"]
 
 
 def test_examples_are_the_file_images_with_their_labels_and_identities(prepared):
