@@ -28,8 +28,9 @@ def _method1(table: dict[str, Any]) -> dict[Figure, float]:
     for suffix, direction in (("", ""), ("_on", ", on"), ("_off", ", off")):
       if key + suffix in table:
         out[Figure(label + direction, True, 3)] = table[key + suffix]
-  for row in table["rows"]:
-    out[Figure(f"{row['attribute']} → {row['to']}", True, 3)] = row["accuracy"]
+  for row in table["rows"]:  # Exclusive labels (TFD) switch class `from` to class `to`.
+    source = row["attribute"] if row["attribute"] != row["to"] else row["from"]
+    out[Figure(f"{source} → {row['to']}", True, 3)] = row["accuracy"]
   for key, label in (("others_kept", "others kept, worst switch"),
                      ("others_kept_at_best", "others kept at the best point, worst switch"),
                      ("others_kept_at_densest", "others kept at the densest point, worst switch")):

@@ -16,9 +16,11 @@ def _header(table: dict[str, Any], title: str) -> str:
           f"accuracy {'n/a' if accuracy is None else f'{accuracy:.3f}'}.\n")
 
 
-def _directions(table: dict[str, Any], key: str) -> str:
-  on, off = table.get(f"{key}_on"), table.get(f"{key}_off")
-  return "" if on is None else f" (switching on {on:.3f}, off {off:.3f})"
+def _directions(table: dict[str, Any], key: str, digits: int = 3) -> str:
+  """' (switching on A, off B)' from `key`_on and `key`_off, either absent where no example of
+  the split could switch that way; '' without both."""
+  parts = [f"{d} {table[f'{key}_{d}']:.{digits}f}" for d in ("on", "off") if f"{key}_{d}" in table]
+  return f" (switching {', '.join(parts)})" if parts else ""
 
 
 def table1(table: dict[str, Any]) -> str:
@@ -68,9 +70,8 @@ def table2(table: dict[str, Any]) -> str:
   m = table["mean"]
   lines.append(f"| mean | | | | | | {m['target_changed']:.5f} | {m['original_changed']:.5f} | "
                f"{m['target_original']:.5f} |")
-  if "target_changed_on" in m:
-    lines.append(f"\nTarget-changed switching on {m['target_changed_on']:.5f}, off "
-                 f"{m['target_changed_off']:.5f}.")
+  if directions := _directions(m, "target_changed", 5):
+    lines.append(f"\nTarget-changed by direction{directions}.")
   lines.append("\nMSE per pixel and channel, images in [0, 1]; the point minimises target-changed "
                "on the search split's pairs, its range widened while the best lay on its edge.")
   if "style_rows" in table:

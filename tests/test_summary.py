@@ -111,6 +111,15 @@ def test_others_kept_is_the_worst_switch_at_each_point():
   assert named["others kept at the best point, worst switch"] == 0.95
 
 
+def test_each_switch_of_exclusive_labels_is_its_own_figure():
+  """TFD's rows name the target as attribute and to: one figure per source class, not one."""
+  rows = [{"attribute": "happy", "from": source, "to": "happy", "accuracy": accuracy}
+          for source, accuracy in (("anger", 0.5), ("sad", 0.75))]
+  rows.append({"attribute": "Smiling", "from": "absent", "to": "present", "accuracy": 1.0})
+  named = {f.name: v for f, v in summary.figures({"table1": {"rows": rows}}).items()}
+  assert named == {"anger → happy": 0.5, "sad → happy": 0.75, "Smiling → present": 1.0}
+
+
 def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
   """scripts/screen.py with no kind to train: the tables and choices of two earlier screens, where
   the later one's run of the same kind and setting replaces the earlier one's."""

@@ -465,3 +465,22 @@ def test_table2_in_markdown_marks_a_point_on_its_range_edge():
   assert ("| Smiling | absent | present | 30 | [3.0] (edge) | 2 | 0.00612 | 0.00810 | 0.00790 |"
           in text.splitlines())
   assert "| mean | | | | | | 0.00612 | 0.00810 | 0.00790 |" in text.splitlines()
+  both = table_markdown.table2({**_meta(), "rows": rows, "mean": {
+      **mean, "target_changed_on": 0.0061234, "target_changed_off": 0.004}})
+  assert "Target-changed by direction (switching on 0.00612, off 0.00400)." in both.splitlines()
+
+
+def test_tables_in_markdown_with_switches_one_way_only():
+  """A split where no example can switch off (no face with the attribute) has no `_off` means."""
+  rows = [{"attribute": "Smiling", "from": "absent", "to": "present", "examples": 4,
+           "accuracy": 0.75, "unedited": 0.0}]
+  text = table_markdown.table1({**_meta(), "rows": rows, "mean_accuracy": 0.75,
+                                "mean_accuracy_on": 0.75})
+  assert "Mean accuracy at the paper's points: 0.750 (switching on 0.750)." in text.splitlines()
+  mean = {"target_changed": 0.006, "original_changed": 0.008, "target_original": 0.007,
+          "target_changed_off": 0.006}
+  rows = [{"attribute": "Smiling", "from": "present", "to": "absent", "pairs": 3, "point": [0.0],
+           "interior": True, "widenings": 0, "target_changed": 0.006, "original_changed": 0.008,
+           "target_original": 0.007}]
+  text = table_markdown.table2({**_meta(), "rows": rows, "mean": mean})
+  assert "Target-changed by direction (switching off 0.00600)." in text.splitlines()
