@@ -104,11 +104,14 @@ def main(argv):
       logging.info("Run %d/%d (%s, seed %d) done; %.0f s so far, ETA %.0f s", done, total, kind,
                    seed, elapsed, elapsed / done * (total - done))
       if seed == seeds[0]:
-        first_models[kind] = trained_model.load(workdir)
+        try:
+          first_models[kind] = trained_model.load(workdir)
+        except FileNotFoundError:  # a run copied with its tables alone
+          logging.info("%s has tables but no checkpoint: not in the kinds figures.", workdir)
 
-  for attribute in dataset.label_names:
+  for attribute in dataset.label_names if first_models else ():
     paper_figures.kinds_figure(first_models, dataset.splits[f.split], attribute,
-                         os.path.join(root, f"kinds_{attribute}.png"))
+                               os.path.join(root, f"kinds_{attribute}.png"))
   # Every finished run in the workdir, so that kinds run on different seeds by several
   # invocations (more seeds for some kinds) are summarised together.
   results = experiment.collect(root, f.split, base.train.num_steps)

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from configs import tiny
+from configs import tiny_images
 from csvae_jax import experiment
 from csvae_jax import summary
 
@@ -143,6 +144,32 @@ def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
   assert best == {"vae": {"setting": "vae default"}, "csvae": {"setting": "lr_x2 again"}}
   table = (tmp_path / "screen" / "screen.md").read_text()
   assert "| CSVAE | lr_x2 (chosen) | 0.999 |" in table and "| CSVAE | default | 0.990 |" in table
+
+
+def test_a_comparison_of_runs_copied_with_their_tables_alone(tmp_path):
+  """scripts/compare.py over runs brought from another machine without checkpoints: nothing is
+  trained, the summary pairs them, and the kinds figures (which need models) are left out."""
+  config = tiny_images.get_config()
+  for kind, seed, method1 in (("csvae", 0, 0.9), ("csvae", 1, 0.8),
+                              ("condvae_info", 0, 0.7), ("condvae_info", 1, 0.75)):
+    folder = tmp_path / "compare" / kind / f"seed{seed}" / "eval"
+    folder.mkdir(parents=True)
+    rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "accuracy": method1}]
+    table1 = {"step": config.train.num_steps, "rows": rows, "mean_accuracy": method1}
+    (folder / "table1.json").write_text(json.dumps(table1))
+    (folder / "table2.json").write_text(json.dumps({"mean": {"target_changed": 0.005}}))
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  subprocess.run([sys.executable, "scripts/compare.py", "--config", "configs/tiny_images.py",
+                  f"--config.data.data_dir={tmp_path / 'data'}", "--seeds=0,1",
+                  "--workdir", str(tmp_path / "compare"), "--kinds=csvae,condvae_info"],
+                 cwd=root, check=True, capture_output=True)
+  out = json.loads((tmp_path / "compare" / "summary.json").read_text())
+  assert out["runs"]["csvae"] == {"0": {"Method 1": 0.9, "Eyeglasses → present": 0.9,
+                                        "target-changed": 0.005},
+                                  "1": {"Method 1": 0.8, "Eyeglasses → present": 0.8,
+                                        "target-changed": 0.005}}
+  assert out["paired"]["condvae_info"]["Method 1"]["a_better"] == 2
+  assert not list((tmp_path / "compare").glob("*.png"))
 
 
 def test_overrides_set_fields_of_a_copy_and_refuse_unknown_ones():
