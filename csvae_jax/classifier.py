@@ -185,7 +185,8 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
   """The classifier kept in `directory`, trained there first if the directory holds none.
 
   Raises:
-    ValueError: if `directory` holds a classifier of other data or settings (it is left alone).
+    ValueError: if `directory` holds a classifier of other data or settings (it is left alone),
+      or none and `splits` is None.
   """
   folder = paths.resolve(directory)
   identity = _identity(config)
@@ -205,6 +206,9 @@ def load_or_train(config: ml_collections.ConfigDict, directory: str,
     logging.info("Loaded the attribute classifier in %s: %s", directory, info["metrics"])
     return TrainedClassifier(params, net, info["exclusive"], tuple(info["label_names"]),
                              info["metrics"])
+  if splits is None:
+    raise ValueError(f"{directory} holds no classifier to load; pass the dataset's splits to "
+                     "train one there.")
   logging.info("Training the attribute classifier into %s (once; later evals reuse it).", directory)
   clf = train(config, splits, label_names, exclusive, config.data.seed, tuple(num_styles))
   logging.info("Classifier test accuracy: %s", clf.metrics)

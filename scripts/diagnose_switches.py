@@ -148,8 +148,10 @@ def main(argv):
   as_text = lambda d: ", ".join(f"{k} {v:.2f}" for k, v in d.items())  # {label: share} as text
   for workdir in f.workdirs:
     model = csvae_jax.load(workdir)
-    dataset = dataset or data_lib.load_dataset(model.config.data)
-    clf = classifier_lib.load_or_train(model.config, f.classifier_dir)
+    dataset = dataset or data_lib.load_evaluation_dataset(model.config.data)
+    clf = classifier_lib.load_or_train(model.config, f.classifier_dir, dataset.splits,
+                                       dataset.label_names, dataset.traits.exclusive,
+                                       dataset.traits.num_styles)
     out[workdir] = diagnose(model, clf, dataset, f.split, f.pairs)
     for r in out[workdir]:
       flipped = ", ".join(f"{k} {v:.2f} ({r['others_flipped_reconstruction'][k]:.2f} / "

@@ -47,7 +47,7 @@ def curve(root: str, kind: str, seed: int, split: str,
     out_dir = os.path.join(run, "eval" if step == max(steps) else f"eval_step{step}")
     if not os.path.exists(os.path.join(out_dir, f"table2{suffix}.json")):
       model = trained_model.load(run, step=step)
-      dataset = dataset or data_lib.load_dataset(model.config.data)
+      dataset = dataset or data_lib.load_evaluation_dataset(model.config.data)
       os.makedirs(out_dir, exist_ok=True)
       evaluate.write_tables(model.config, model, dataset, out_dir,
                             os.path.join(root, "classifier"), split)

@@ -75,6 +75,8 @@ def test_classifier_is_kept_and_reused_and_guards_its_settings(trained):
   config.data.label_fraction = 0.1
   assert classifier_lib.load_or_train(config, str(root / "classifier")).fingerprint == kept
   config.data.label_fraction = 1.0
+  with pytest.raises(ValueError, match="empty holds no classifier to load; pass the dataset's"):
+    classifier_lib.load_or_train(config, str(root / "empty"))
 
 
 def _identity_edit(x, y, j, on, point=None):
