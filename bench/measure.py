@@ -12,6 +12,7 @@ import numpy as np
 from csvae_jax import parallel
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trainer
+from csvae_jax.data import celeba_crop
 
 # Dense bfloat16 peak per chip, vendor figures.
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "B200": 2250.0, "A100": 312.0, "L4": 121.0,
@@ -27,20 +28,21 @@ def vendor_peak_gflops(device_kind: str, override_tflops: float = 0.0) -> float 
   return matches[0] * 1e3 if matches else None
 
 
-# (x_shape, number of labels) of each dataset, as the models see them.
-SHAPES = {"swiss_roll": ((3,), 1), "procedural": ((64, 64, 3), 3), "tfd": ((48, 48, 1), 7)}
 CELEBA_LABELS = {"glasses": 1, "facial_hair": 1, "glasses_facial_hair": 2}
 
 
 def data_shape(config) -> tuple[tuple[int, ...], int]:
-  """(x_shape, k) of the config's dataset, without loading it."""
+  """(x_shape, k) of the config's dataset as the models see it, without loading it."""
   d = config.data
-  if d.name == "celeba":
-    return (d.image_size, d.image_size, 3), CELEBA_LABELS[d.subset]
+  if d.name == "celeba":  # always the 64x64 crop, whatever data.image_size says
+    side = celeba_crop.IMAGE_SIZE
+    return (side, side, 3), CELEBA_LABELS[d.subset]
   if d.name == "tfd":
     side = int(d.resolution.split("x")[0])
-    return (side, side, 1), SHAPES["tfd"][1]
-  return SHAPES[d.name]
+    return (side, side, 1), 7
+  if d.name == "procedural":
+    return (d.image_size, d.image_size, 3), 3
+  return (3,), 1  # the swiss roll
 
 
 def matmul_peak_gflops(dtype: str, sizes=(1024, 2048, 4096), repeats: int = 5) -> float:

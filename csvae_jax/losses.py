@@ -93,7 +93,7 @@ def vae_loss(spec: models.ModelSpec, betas: dict[str, float], out: models.ModelO
     spec: the model's spec (kind, likelihood, W priors).
     betas: {"beta_x", "beta_z", "beta_w", "beta_h"}.
     out: the model's output on the batch.
-    x: [B, D] data in its own units. y: [B, k] labels in {0, 1}.
+    x: [B, *x_shape] data in its own units (images in [0, 1]). y: [B, k] labels in {0, 1}.
     adversary_logits: [B, k] the adversary's logits on `out.z`, or None without an adversary.
 
   Returns:

@@ -11,7 +11,8 @@ from csvae_jax import losses
 from csvae_jax import models
 from csvae_jax import train_state as train_state_lib
 
-# {"x": [B, D] float32, "y": [B, k] float32 in {0, 1}[, "y_mask": [B, k] float32, 1 = observed]}
+# {"x": [B, *x_shape] float32 (vectors) or uint8 (images, to [0, 1] by `prepare_batch`),
+#  "y": [B, k] float32 in {0, 1}[, "y_mask": [B, k] float32, 1 = observed]}
 Batch = dict[str, jax.Array]
 Noise = dict[str, jax.Array]  # `models.draw_noise`: {"z": [B, Dz]} (+ {"w": [B, k*Dw]})
 

@@ -44,8 +44,9 @@ def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
 def make_train_chunk(spec, betas):
   """A jitted `(state, chunk, loop_rng) -> (state, metrics averaged over the chunk)`.
 
-  Runs the C steps of `chunk` ({"x": [C, B, ...], "y": [C, B, k]}) in one `lax.scan`: a small
-  model's step is far shorter than a Python dispatch. The state is donated.
+  Runs the C steps of `chunk` ({"x": [C, B, ...], "y": [C, B, k][, "y_mask": [C, B, k]]}) in
+  one `lax.scan`: a small model's step is far shorter than a Python dispatch. The state is
+  donated.
   """
   step_fn = functools.partial(steps.train_step, spec=spec, betas=betas)
 

@@ -10,7 +10,9 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
+from bench import measure
 import celeba_fixtures
+from configs import image_base
 import file_snapshot
 from csvae_jax.data import celeba
 from csvae_jax.data import celeba_crop
@@ -80,6 +82,9 @@ def test_load_gives_splits_of_the_documented_shapes_and_dtypes(prepared, subset)
     assert split["identity"].shape == (n,) and split["identity"].dtype == np.int32
     assert set(np.unique(split["y"])) <= {0.0, 1.0}
     assert split["x"].std() > 10  # Real image content, not a constant fill.
+  config = image_base.get_config()
+  config.data.name, config.data.subset, config.data.image_size = "celeba", subset, 32
+  assert measure.data_shape(config) == (splits["train"]["x"].shape[1:], len(label_names))
 
 
 def test_fixture_writes_the_official_header_and_row_format(prepared):

@@ -3,6 +3,10 @@
 import numpy as np
 import pytest
 
+from bench import measure
+from configs import tiny
+from configs import tiny_images
+from csvae_jax import data as data_lib
 from csvae_jax.data import procedural
 
 NAMES = procedural.LABEL_NAMES
@@ -172,3 +176,12 @@ def test_a_face_without_a_smile_keeps_a_closed_mouth(faces):
   off = _with(faces, "Smiling", 0)
   lip_red = (off[..., 0] - off[..., 1] > 90) & regions  # Skin and beards are less red.
   assert lip_red.sum(axis=(1, 2)).min() >= 5
+
+
+@pytest.mark.parametrize("get_config", [tiny.get_config, tiny_images.get_config])
+def test_the_benchmarks_shape_of_the_data_is_the_loaders(get_config, tmp_path):
+  config = get_config()
+  config.data.data_dir = str(tmp_path)
+  dataset = data_lib.load_dataset(config.data)
+  assert measure.data_shape(config) == (dataset.splits["train"]["x"].shape[1:],
+                                        len(dataset.label_names))

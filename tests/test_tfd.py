@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from bench import measure
 import file_snapshot
 import tfd_fixtures
 from configs import tiny
@@ -136,7 +137,11 @@ def test_the_trainer_evaluates_on_labelled_images_only(prepared, prepared_all):
   config = tiny.get_config().data
   config.name, config.unlabelled = "tfd", "missing"
   config.manual_dir, config.data_dir = prepared["root"], prepared["data_dir"]
-  split = trainer._eval_examples(data_lib.load_dataset(config))
+  dataset = data_lib.load_dataset(config)
+  split = trainer._eval_examples(dataset)
+  full = tiny.get_config()
+  full.data = config
+  assert measure.data_shape(full) == (split["x"].shape[1:], 7)  # the benchmarks' shape
   every = prepared_all["splits"]["validation"]
   labelled = every["y_mask"][:, 0] == 1
   assert 0 < labelled.sum() < len(labelled)
