@@ -13,7 +13,8 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   config.data.name = "swiss_roll"  # One of csvae_jax.data.DATASETS.
-  config.data.seed = 0             # Generated data (swiss roll, procedural) and subset sampling.
+  config.data.seed = 0             # Generated data only (swiss roll, procedural): CelebA's
+                                   # subsets and TFD's split are fixed.
   config.data.num_train = 10_000   # Generated data only. Paper 5.1: make_swiss_roll(n_samples=10000).
   config.data.num_validation = 2_000  # Generated images only.
   config.data.num_test = 2_000     # Held-out points for evaluation (generated data only).
@@ -83,7 +84,9 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.eval = ml_collections.ConfigDict()
   config.eval.probe_max_train = 10_000   # Training-set latent means used to fit the probes.
-  config.eval.max_examples = 2_000       # Held-out examples of the periodic eval during training.
+  # Held-out examples of the periodic eval during training, and the examples per switch that
+  # Method 1 scores (a published figure: change it for both or neither).
+  config.eval.max_examples = 2_000
   # The tables of image models: examples per switch choosing Method 1's best point, pairs per
   # switch choosing Method 2's point and pairs per switch it scores.
   config.eval.search_examples = 256

@@ -34,7 +34,8 @@ flags.DEFINE_string("workdir", None, "The trained model's workdir.")
 flags.DEFINE_string("image", None, "The image to edit (JPEG or PNG).")
 flags.DEFINE_string("attribute", None, "The attribute to switch, e.g. Eyeglasses.")
 flags.DEFINE_bool("off", False, "Switch the attribute off instead of on.")
-flags.DEFINE_integer("grid", 5, "Points per side of the W grid (CSVAE) or values of p (CondVAE).")
+flags.DEFINE_integer("grid", 5, "Switching on: points per side of the W grid (CSVAE) or values "
+                     "of p (CondVAE). --off and the VAE give one edit.")
 flags.DEFINE_list("labels", [], "The image's labels as name=0|1. The others: q(y|x)'s for a model "
                   "that infers labels (config.model.infer_labels); else the attribute's opposite "
                   "of the target, the rest 0.")

@@ -1,5 +1,6 @@
-"""Arrays drawn as PNG files: image grids (Pillow) and plots (matplotlib's Agg backend: no display
-needed). It knows no model: `paper_figures` composes the paper's figures from edits.
+"""Arrays drawn as PNG files: image grids (Pillow) and plots (matplotlib Figures saved by its Agg
+canvas: no display needed, pyplot untouched). It knows no model: `paper_figures` composes the
+paper's figures from edits.
 
 matplotlib is imported by the first figure drawn, not with this module: image grids are written
 with Pillow, so editing (`python -m csvae_jax.edit`) needs no matplotlib.
@@ -13,19 +14,17 @@ from PIL import Image
 from csvae_jax import paths
 
 
-def _pyplot():
-  """matplotlib.pyplot on the Agg backend (no display needed)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  return plt
+def _figure(**kwargs):
+  """A matplotlib Figure of its own, outside pyplot: drawing it leaves the process's backend and
+  pyplot's figures (a notebook's) alone."""
+  from matplotlib import figure  # pylint: disable=g-import-not-at-top
+  return figure.Figure(**kwargs)
 
 
 def _save(fig, path: str) -> None:
-  """Writes `fig` as a PNG to `path` (local or a bucket URI) and closes it."""
+  """Writes `fig` as a PNG to `path` (local or a bucket URI)."""
   with paths.resolve(path).open("wb") as f:
     fig.savefig(f, format="png", dpi=80)
-  _pyplot().close(fig)
 
 
 def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents: np.ndarray,
@@ -42,7 +41,7 @@ def plot_latent_projections(path: str, x: np.ndarray, x_hat: np.ndarray, latents
   pairs = list(itertools.combinations(range(latents.shape[1]), 2))
   cols = 4
   rows = 1 + -(-len(pairs) // cols)
-  fig = _pyplot().figure(figsize=(4 * cols, 4 * rows))
+  fig = _figure(figsize=(4 * cols, 4 * rows))
   colours = np.where(y > 0.5, "tab:red", "tab:blue")
   for i, (points, name) in enumerate([(x, "data"), (x_hat, "reconstruction")]):
     ax = fig.add_subplot(rows, 2, i + 1, projection="3d")
@@ -67,7 +66,8 @@ def plot_reconstructions(path: str, x: np.ndarray, x_hat: np.ndarray, title: str
   """
   pairs = 8
   rows = -(-len(x) // pairs)
-  fig, axes = _pyplot().subplots(rows, 2 * pairs, figsize=(2 * pairs, rows * 1.1), squeeze=False)
+  fig = _figure(figsize=(2 * pairs, rows * 1.1))
+  axes = fig.subplots(rows, 2 * pairs, squeeze=False)
   for ax in axes.ravel():
     ax.axis("off")
   for i, (image, recon) in enumerate(zip(x, x_hat)):
@@ -123,7 +123,7 @@ def plot_w_grid(path: str, w: np.ndarray, present: np.ndarray, grid: np.ndarray,
     attribute: its name, for the titles.
   """
   n = int(round(np.sqrt(len(grid))))
-  fig = _pyplot().figure(figsize=(4 + 1.2 * n, 1.2 * n + 0.6))
+  fig = _figure(figsize=(4 + 1.2 * n, 1.2 * n + 0.6))
   ax = fig.add_axes((0.06, 0.1, 4 / (4 + 1.2 * n) - 0.08, 0.8))
   ax.scatter(w[:, 0], w[:, 1], c=np.where(present, "tab:red", "tab:blue"), s=2, alpha=0.5)
   ax.scatter(grid[:, 0], grid[:, 1], c="black", marker="+", s=40)
@@ -154,7 +154,7 @@ def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
   num_points = max(len(r) for r in rows.values())
   scatter = w.shape[1] == 2
   width = 1.1 * (num_points + 1) + (3.6 if scatter else 0)
-  fig = _pyplot().figure(figsize=(width, 1.3 * len(rows) + 0.6))
+  fig = _figure(figsize=(width, 1.3 * len(rows) + 0.6))
   grid = fig.add_gridspec(len(rows), num_points + 1 + (3 if scatter else 0), wspace=0.05,
                           hspace=0.35, left=0.02, right=0.95, bottom=0.04, top=0.86)
   for r, (kind, edits) in enumerate(rows.items()):
@@ -185,8 +185,8 @@ def plot_label_fractions(path: str, lines: dict[str, tuple[np.ndarray, np.ndarra
     path: PNG file to write.
     lines: {method name: (fractions [F], values [F, 2]: Method 1 and target-changed)}.
   """
-  plt = _pyplot()
-  fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+  fig = _figure(figsize=(10, 3.8))
+  axes = fig.subplots(1, 2)
   for name, (fractions, values) in lines.items():
     for ax, column in zip(axes, values.T):
       ax.plot(fractions, column, "o-", label=name)

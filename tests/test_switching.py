@@ -320,3 +320,30 @@ def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
   for row, point in enumerate(styles, start=1):
     edits = switching.switch_attribute(model, x[others], y[others], "Eyeglasses", point=point)
     np.testing.assert_array_equal(cells[row], edits)
+
+
+def test_every_plot_draws_its_png_and_leaves_pyplot_alone(tmp_path):
+  """In a process of its own: each plot writes a PNG, and none imports matplotlib.pyplot (whose
+  backend and open figures are a notebook's)."""
+  code = """if True:
+    import sys
+    import numpy as np
+    from csvae_jax import plots
+    r, out = np.random.default_rng(0), sys.argv[1]
+    images = lambda *shape: r.uniform(size=shape)
+    plots.plot_latent_projections(f"{out}/projections.png", images(50, 3), images(50, 3),
+                                  images(50, 3), ["z1", "z2", "w"], r.integers(0, 2, 50))
+    plots.plot_reconstructions(f"{out}/reconstructions.png", images(4, 8, 8, 3), images(4, 8, 8, 3))
+    plots.plot_w_grid(f"{out}/w_grid.png", images(20, 2), r.integers(0, 2, 20) > 0,
+                      images(4, 2), images(4, 8, 8, 3), "Eyeglasses")
+    plots.plot_kinds(f"{out}/kinds.png", images(8, 8, 3), {"csvae": images(3, 8, 8, 3)},
+                     {"csvae": "CSVAE"}, images(20, 2), r.integers(0, 2, 20) > 0, images(3, 2),
+                     "Eyeglasses")
+    plots.plot_label_fractions(f"{out}/fractions.png", {"a": (np.array([0.1, 1.0]), images(2, 2))})
+    assert "matplotlib.pyplot" not in sys.modules
+  """
+  subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
+                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  for name in ("projections", "reconstructions", "w_grid", "kinds", "fractions"):
+    width, height = Image.open(tmp_path / f"{name}.png").size
+    assert width > 100 and height > 50
