@@ -79,6 +79,19 @@ def test_classifier_is_kept_and_reused_and_guards_its_settings(trained):
     classifier_lib.load_or_train(config, str(root / "empty"))
 
 
+def test_one_judge_serves_every_labelling_of_the_same_images():
+  """Which labels a model sees leaves the judge's identity alone, except where it changes the
+  splits: TFD's pseudo-labelling keeps other images, so its splits are dealt otherwise."""
+  def identity(name, unlabelled, fraction=1.0):
+    config = tiny_images.get_config()
+    config.data.name, config.data.unlabelled = name, unlabelled
+    config.data.label_fraction = fraction
+    return classifier_lib._identity(config)
+  assert identity("procedural", "missing") == identity("procedural", "pseudo", 0.1)
+  assert identity("tfd", "missing") == identity("tfd", "drop")
+  assert identity("tfd", "missing") != identity("tfd", "pseudo")
+
+
 def _identity_edit(x, y, j, on, point=None):
   """An `Edit` of the CSVAE's signature that returns its input (once per point of a batch)."""
   del y, j, on
