@@ -130,8 +130,8 @@ def candidate_points(model: trained_model.TrainedModel, switch: Switch, split: S
   - CondVAE(-info): p in [0, 6] switching on, [-5, 1] off (25 values);
   - VAE: the scale t of the mean shift in [0, 6];
   - CSVAE: a 5x5 grid of W_j spanning 6 around the present prior's mean (on; plus the paper's
-    point, the mean encoding with the attribute, first) or the absent prior's mean (off; plus the mean of `split`'s absent examples,
-    first), principal directions for dw > 2.
+    point, the mean encoding with the attribute, first) or the absent prior's mean (off; plus the
+    mean of `split`'s absent examples, first), principal directions for dw > 2.
   """
   spec, span = model.spec, SEARCH_SPAN * 2 ** widening
   if not spec.has_w:
