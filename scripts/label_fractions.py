@@ -17,9 +17,11 @@ Each run is scored on validation (`*_validation.json`, for choices) and on test 
 are the fraction 1.0 of the figure.
 
 Writes into --workdir: F<fraction>/<method>/seed<S>/ (rerun to resume), classifier/,
-summary_<fraction>.{md,json} (test split; mean ± sample sd over seeds, every seed's value, the
-semi-supervised CSVAE paired against each other method), label_fractions.png (Method 1 and
-target-changed against the label fraction, a line per method) and label_fractions.json.
+summary_<fraction>.{md,json} (every finished run of F<fraction>/, whichever invocation trained it;
+test split; mean ± sample sd over seeds, every seed's value, the semi-supervised CSVAE paired
+against each other method), label_fractions.png (Method 1 and target-changed against the label
+fraction, a line per method) and label_fractions.json. `--methods=` trains nothing and
+summarises what is there.
 """
 
 import json
@@ -90,9 +92,7 @@ def main(argv):
   base, root = f.config, f.workdir
   settings = json.loads(paths.resolve(f.settings).read_text()) if f.settings else {}
   paths.check_workdir(root)
-  curves = {method: {} for method in f.methods}  # method -> {fraction: {figure: stats}}
   for fraction, seeds in sorted(_parse_runs(f.runs).items(), reverse=True):
-    results, accuracy = {}, {}
     for seed in seeds:
       for method in f.methods:
         kind, overrides = METHODS[method]
@@ -102,27 +102,37 @@ def main(argv):
         workdir = os.path.join(root, f"F{fraction:g}", method, f"seed{seed}")
         classifier = os.path.join(root, "classifier")
         experiment.train_and_tables(config, workdir, classifier, "validation")
-        run, _ = experiment.train_and_tables(config, workdir, classifier, "test")
-        results.setdefault(method, {})[seed] = run
-        accuracy.setdefault(method, []).append(_label_accuracy(workdir))
+        experiment.train_and_tables(config, workdir, classifier, "test")
+  # Every finished run in the workdir, so that methods and seeds run by several invocations are
+  # summarised together.
+  curves = {}  # method -> {fraction: {figure: stats}}
+  for folder in sorted(paths.resolve(root).glob("F*"), key=lambda p: -float(p.name[1:])):
+    fraction = float(folder.name[1:])
+    results = experiment.collect(str(folder), "test", base.train.num_steps)
+    results = {method: results[method] for method in METHODS if method in results}
+    if not results:
+      continue
     out = summary.summarise(results, reference="semi_csvae")
-    for method, values in accuracy.items():
+    for method, runs in results.items():
+      values = [_label_accuracy(str(folder / method / f"seed{seed}")) for seed in runs]
       if all(v is not None for v in values):
         out["kinds"][method]["q(y|x) accuracy"] = summary.stats(values)
     out["figures"]["q(y|x) accuracy"] = {"higher_is_better": True, "digits": 3}
+    seeds = sorted({seed for runs in results.values() for seed in runs})
     note = (f"Label fraction {fraction:g}: {base.data.name}, data seed {base.data.seed}, test "
-            f"split; seeds {', '.join(map(str, seeds))}; {base.train.num_steps} steps of batch "
-            f"{base.train.batch_size}; mean ± sample sd over seeds.")
+            f"split; every finished run in {folder} (seeds {', '.join(map(str, seeds))}); "
+            f"{base.train.num_steps} steps of batch {base.train.batch_size}; mean ± sample sd "
+            "over seeds.")
     text = summary.markdown(out, NAMES, note, reference="semi_csvae")
     (paths.resolve(root) / f"summary_{fraction:g}.md").write_text(text)
     (paths.resolve(root) / f"summary_{fraction:g}.json").write_text(
         json.dumps({"note": note, **out}, indent=2))
     print(text)
-    for method in f.methods:
-      curves[method][fraction] = out["kinds"][method]
+    for method in results:
+      curves.setdefault(method, {})[fraction] = out["kinds"][method]
   if f.reference:
     reference = experiment.collect(f.reference, "test", base.train.num_steps)
-    for method in f.methods:
+    for method in curves:
       runs = reference.get(REFERENCE_KINDS[method], {})
       if runs:
         curves[method][1.0] = summary.summarise({"reference": runs}, reference=None)[

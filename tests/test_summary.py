@@ -172,6 +172,37 @@ def test_a_comparison_of_runs_copied_with_their_tables_alone(tmp_path):
   assert not list((tmp_path / "compare").glob("*.png"))
 
 
+def test_label_fractions_summarise_every_finished_run_of_each_fraction(tmp_path):
+  """scripts/label_fractions.py run for one method finds another method's run, trained by an
+  earlier invocation, in the same fraction's folder: both are summarised and paired, q(y|x)'s
+  accuracy read where the model has one; nothing is trained (every table is there)."""
+  steps = tiny_images.get_config().train.num_steps
+  for method, method1, accuracy in (("labelled_only", 0.9, None), ("semi_csvae", 0.95, 0.97)):
+    folder = tmp_path / "lf" / "F0.1" / method / "seed10" / "eval"
+    folder.mkdir(parents=True)
+    rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "accuracy": method1}]
+    for suffix in ("", "_validation"):
+      (folder / f"table1{suffix}.json").write_text(json.dumps(
+          {"step": steps, "rows": rows, "mean_accuracy": method1}))
+      (folder / f"table2{suffix}.json").write_text(json.dumps({"mean": {"target_changed": 0.005}}))
+    if accuracy is not None:
+      (folder / "metrics.json").write_text(json.dumps({"label_inference_accuracy": accuracy}))
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  subprocess.run([sys.executable, "scripts/label_fractions.py", "--config",
+                  "configs/tiny_images.py", "--workdir", str(tmp_path / "lf"),
+                  "--runs=0.1=10", "--methods=labelled_only"],
+                 cwd=root, check=True, capture_output=True)
+  out = json.loads((tmp_path / "lf" / "summary_0.1.json").read_text())
+  assert out["runs"]["labelled_only"]["10"]["Method 1"] == 0.9
+  assert out["runs"]["semi_csvae"]["10"]["Method 1"] == 0.95
+  assert out["kinds"]["semi_csvae"]["q(y|x) accuracy"]["mean"] == 0.97
+  assert "q(y|x) accuracy" not in out["kinds"]["labelled_only"]
+  assert out["paired"]["labelled_only"]["Method 1"]["a_better"] == 1
+  curves = json.loads((tmp_path / "lf" / "label_fractions.json").read_text())
+  assert sorted(curves) == ["labelled_only", "semi_csvae"] and list(curves["semi_csvae"]) == ["0.1"]
+  assert (tmp_path / "lf" / "label_fractions.png").stat().st_size > 1000
+
+
 def test_overrides_set_fields_of_a_copy_and_refuse_unknown_ones():
   base = tiny.get_config()
   config = experiment.with_overrides(base, {"seed": 7, "model.kind": "condvae"})
