@@ -24,7 +24,9 @@ def _method1(table: dict[str, Any]) -> dict[Figure, float]:
   out = {}
   for key, label in (("mean_accuracy", "Method 1"), ("mean_accuracy_at_best",
                                                      "Method 1 at the best point"),
-                     ("mean_accuracy_at_densest", "Method 1 at the densest point, on")):
+                     ("mean_accuracy_at_densest", "Method 1 at the densest point, on"),
+                     ("mean_clean", "switched with the others kept"),
+                     ("mean_clean_at_best", "switched with the others kept at the best point")):
     for suffix, direction in (("", ""), ("_on", ", on"), ("_off", ", off")):
       if key + suffix in table:
         out[Figure(label + direction, True, 3)] = table[key + suffix]

@@ -186,10 +186,12 @@ def _scores(clf, edit, switch, split, idx, point) -> dict[str, float]:
   x, y = split["x"][idx], split["y"][idx]
   before, after = clf.predicted_labels(x), clf.predicted_labels(edit(x, y, switch.j, switch.on,
                                                                      point))
-  out = {"accuracy": float(np.mean(_hits(clf, after, switch))),
-         "unedited": float(np.mean(_hits(clf, before, switch)))}
+  hits = _hits(clf, after, switch)
+  out = {"accuracy": float(np.mean(hits)), "unedited": float(np.mean(_hits(clf, before, switch)))}
   if not clf.exclusive:
-    out["others_kept"] = float(np.mean(_kept(after, before, switch.j)))
+    kept = _kept(after, before, switch.j)
+    out["others_kept"] = float(np.mean(kept))
+    out["clean"] = float(np.mean(hits & kept))
   return out
 
 
@@ -222,26 +224,28 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
   ("accuracy") at the paper's point (`switching.paper_point` with `model`, else the edit's
   default), beside the share of the unedited ones it already does ("unedited"). With independent
   labels also "others_kept": the share of edited images whose other labels C reads as it read them
-  before the edit.
+  before the edit; and "clean": the share both switched and with the others kept, the figure an
+  edit that blurs the image cannot reach (an untrained decoder's blur counts as switched off:
+  docs/experiments/2026-12-06-untrained-floor/).
 
   With `model` and `search`, a second row per switch: the model's own best point, the
   `candidate_points` point whose edits of (up to `max_search_examples` per switch of) `search` C
   most often reads as switched with every other label kept ("best_point", "accuracy_at_best",
-  "others_kept_at_best"); and for CSVAE switching on a third: the edit's default point, the
-  densest encoding stored with the checkpoint ("densest_point", "accuracy_at_densest",
-  "others_kept_at_densest").
+  "others_kept_at_best", "clean_at_best"); and for CSVAE switching on a third: the edit's default
+  point, the densest encoding stored with the checkpoint ("densest_point", "accuracy_at_densest",
+  "others_kept_at_densest", "clean_at_densest").
 
   With `reconstruct`, "reconstruction_keeps_target": the share of `split`'s images that already
   have the target whose reconstruction C still assigns the target. It measures how faithfully the
   model redraws the target state; an edit can exceed it (it is not a bound on the edits).
 
   Returns:
-    {"rows": [{"attribute", "from", "to", "examples", "accuracy", "unedited"[, "others_kept"]
-     [, "best_point", "accuracy_at_best"[, "others_kept_at_best"]]
-     [, "densest_point", "accuracy_at_densest"[, "others_kept_at_densest"]]
+    {"rows": [{"attribute", "from", "to", "examples", "accuracy", "unedited"[, "others_kept",
+     "clean"][, "best_point", "accuracy_at_best"[, "others_kept_at_best", "clean_at_best"]]
+     [, "densest_point", "accuracy_at_densest"[, "others_kept_at_densest", "clean_at_densest"]]
      [, "reconstruction_keeps_target"]}], "mean_accuracy" (over rows) and, for independent
-     labels, "mean_accuracy_on"/"_off" (likewise "mean_accuracy_at_best"...; and
-     "mean_accuracy_at_densest" over the rows that have it)}.
+     labels, "mean_accuracy_on"/"_off" (likewise "mean_accuracy_at_best", "mean_clean",
+     "mean_clean_at_best"; and "mean_accuracy_at_densest" over the rows that have it)}.
   """
   rows = []
   for switch in switches(clf.label_names, clf.exclusive):
@@ -268,10 +272,10 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
       out["reconstruction_keeps_target"] = float(np.mean(_hits(
           clf, clf.predicted_labels(recon), switch)))
     rows.append(out)
-  means = {f"mean_{k}": v for k, v in _means(rows, "accuracy", clf.exclusive).items()}
-  if rows and "accuracy_at_best" in rows[0]:
-    means.update({f"mean_{k}": v for k, v in _means(rows, "accuracy_at_best",
-                                                     clf.exclusive).items()})
+  means = {}
+  for key in ("accuracy", "accuracy_at_best", "clean", "clean_at_best"):
+    if rows and key in rows[0]:
+      means.update({f"mean_{k}": v for k, v in _means(rows, key, clf.exclusive).items()})
   at_densest = [r["accuracy_at_densest"] for r in rows if "accuracy_at_densest" in r]
   if at_densest:
     means["mean_accuracy_at_densest"] = float(np.mean(at_densest))

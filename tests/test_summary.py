@@ -107,9 +107,12 @@ def test_others_kept_is_the_worst_switch_at_each_point():
            "others_kept_at_best": 0.97},
           {"attribute": "a", "to": "absent", "accuracy": 1.0, "others_kept": 0.99,
            "others_kept_at_best": 0.95}]
-  named = {f.name: v for f, v in summary.figures({"table1": {"rows": rows}}).items()}
+  table1 = {"rows": rows, "mean_clean": 0.7, "mean_clean_off": 0.6, "mean_clean_at_best": 0.9}
+  named = {f.name: v for f, v in summary.figures({"table1": table1}).items()}
   assert named["others kept, worst switch"] == 0.8
   assert named["others kept at the best point, worst switch"] == 0.95
+  assert (named["switched with the others kept"], named["switched with the others kept, off"],
+          named["switched with the others kept at the best point"]) == (0.7, 0.6, 0.9)
 
 
 def test_each_switch_of_exclusive_labels_is_its_own_figure():

@@ -115,6 +115,7 @@ def test_method1_scores_the_edits(trained):
     assert row["accuracy"] == pytest.approx(expected) == pytest.approx(row["unedited"])
     assert row["accuracy"] < 0.5
     assert row["others_kept"] == 1.0  # nothing else changed
+    assert row["clean"] == row["accuracy"]
     # With the identity as reconstruction: C on real images that have the target.
     assert row["reconstruction_keeps_target"] == pytest.approx(
         np.mean(predicted[~sources, j] == int(on)))
@@ -126,6 +127,15 @@ def test_method1_scores_the_edits(trained):
                         procedural.LABEL_NAMES, len(idx), dataset.traits)[1]
   perfect = tables.method1(clf, test, oracle, max_examples=64)
   assert perfect["mean_accuracy"] > 0.9
+  for row in perfect["rows"]:  # switched and kept, each face counted once
+    j = procedural.LABEL_NAMES.index(row["attribute"])
+    on = row["to"] == "present"
+    x = test["x"][np.flatnonzero(test["y"][:, j] == (0 if on else 1))[:64]]
+    after, before = clf.predicted_labels(oracle(x, None, j, on)), clf.predicted_labels(x)
+    others = np.arange(len(procedural.LABEL_NAMES)) != j
+    clean = (after[:, j] == int(on)) & np.all(after[:, others] == before[:, others], axis=1)
+    assert row["clean"] == pytest.approx(np.mean(clean))
+  assert any(r["clean"] < min(r["accuracy"], r["others_kept"]) for r in perfect["rows"])
   # The re-render changes one label; this small classifier (label accuracy 0.91-0.95) reads the
   # others as before on 0.84-1.00 of each switch's faces, 0.90-0.95 on the mean of the six
   # (data seeds 0-3, measured on an AVX-512 CPU). Counting the switched label too gives 0.13.
@@ -228,11 +238,15 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   assert table1["split"] == "test" and table1["search_split"] == "validation"
   assert set(table1) == meta | {"rows", "mean_accuracy", "mean_accuracy_on", "mean_accuracy_off",
                                 "mean_accuracy_at_best", "mean_accuracy_at_best_on",
-                                "mean_accuracy_at_best_off", "mean_accuracy_at_densest"}
+                                "mean_accuracy_at_best_off", "mean_accuracy_at_densest",
+                                "mean_clean", "mean_clean_on", "mean_clean_off",
+                                "mean_clean_at_best", "mean_clean_at_best_on",
+                                "mean_clean_at_best_off"}
   row_keys = {"attribute", "from", "to", "examples", "accuracy", "unedited", "others_kept",
-              "reconstruction_keeps_target", "best_point", "accuracy_at_best",
-              "others_kept_at_best"}
-  densest_keys = {"densest_point", "accuracy_at_densest", "others_kept_at_densest"}
+              "clean", "reconstruction_keeps_target", "best_point", "accuracy_at_best",
+              "others_kept_at_best", "clean_at_best"}
+  densest_keys = {"densest_point", "accuracy_at_densest", "others_kept_at_densest",
+                  "clean_at_densest"}
   points = csvae_jax.switching.switch_points(model)
   for row in table1["rows"]:  # CSVAE switching on: also at the default, the densest encoding
     on = row["to"] == "present"
@@ -453,22 +467,27 @@ def _meta():
 
 def test_table1_in_markdown_puts_each_figure_under_its_header():
   rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "examples": 12,
-           "accuracy": 0.91666, "unedited": 0.0, "others_kept": 0.75, "best_point": [1.234, 5.0],
-           "accuracy_at_best": 1.0},
+           "accuracy": 0.91666, "unedited": 0.0, "others_kept": 0.75, "clean": 0.66666,
+           "best_point": [1.234, 5.0], "accuracy_at_best": 1.0},
           {"attribute": "Eyeglasses", "from": "present", "to": "absent", "examples": 8,
-           "accuracy": 0.5, "unedited": 0.125, "others_kept": 1.0}]
+           "accuracy": 0.5, "unedited": 0.125, "others_kept": 1.0, "clean": 0.5}]
   text = table_markdown.table1({**_meta(), "rows": rows, "mean_accuracy": 0.7083,
-                                "mean_accuracy_on": 0.9167, "mean_accuracy_off": 0.5})
+                                "mean_accuracy_on": 0.9167, "mean_accuracy_off": 0.5,
+                                "mean_clean": 0.5833, "mean_clean_on": 0.6667,
+                                "mean_clean_off": 0.5})
   assert ("CSVAE on procedural (validation split), seed 3, checkpoint step 40; classifier test "
           "accuracy 0.988.") in text
   lines = text.splitlines()
   header = lines.index("| attribute | from | to | examples | accuracy | unedited | others kept | "
-                       "best point | accuracy at best | ")
+                       "clean | best point | accuracy at best | ")
   assert lines[header + 2:header + 4] == [
-      "| Eyeglasses | absent | present | 12 | 0.917 | 0.000 | 0.750 | [1.23, 5.0] | 1.000 | ",
-      "| Eyeglasses | present | absent | 8 | 0.500 | 0.125 | 1.000 |  |  | "]
+      "| Eyeglasses | absent | present | 12 | 0.917 | 0.000 | 0.750 | 0.667 | [1.23, 5.0] | "
+      "1.000 | ",
+      "| Eyeglasses | present | absent | 8 | 0.500 | 0.125 | 1.000 | 0.500 |  |  | "]
   assert ("Mean accuracy at the paper's points: 0.708 (switching on 0.917, off 0.500)."
           in lines)
+  assert ("Mean share switched with every other label kept: 0.583 (switching on 0.667, off "
+          "0.500)." in lines)
 
 
 def test_table2_in_markdown_marks_a_point_on_its_range_edge():
