@@ -42,7 +42,9 @@ def data_shape(config) -> tuple[tuple[int, ...], int]:
     return (side, side, 1), 7
   if d.name == "procedural":
     return (d.image_size, d.image_size, 3), 3
-  return (3,), 1  # the swiss roll
+  if d.name == "swiss_roll":
+    return (3,), 1
+  raise ValueError(f"No benchmark shape for config.data.name={d.name!r}.")
 
 
 def matmul_peak_gflops(dtype: str, sizes=(1024, 2048, 4096), repeats: int = 5) -> float:

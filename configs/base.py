@@ -13,8 +13,8 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   config.data.name = "swiss_roll"  # One of csvae_jax.data.DATASETS.
-  config.data.seed = 0             # Generated data only (swiss roll, procedural): CelebA's
-                                   # subsets and TFD's split are fixed.
+  config.data.seed = 0             # Generated data (swiss roll, procedural) and the judge's
+                                   # init; CelebA's subsets and TFD's split are fixed.
   config.data.num_train = 10_000   # Generated data only. Paper 5.1: make_swiss_roll(n_samples=10000).
   config.data.num_validation = 2_000  # Generated images only.
   config.data.num_test = 2_000     # Held-out points for evaluation (generated data only).

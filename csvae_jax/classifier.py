@@ -174,8 +174,9 @@ def _identity(config: ml_collections.ConfigDict) -> dict[str, Any]:
   sees: it learns every label the data know) and its own settings."""
   data = {k: v for k, v in config.data.to_dict().items()
           if k not in data_lib.LOCATION_FIELDS + data_lib.LABELLING_FIELDS}
-  if data_lib.traits(config.data).is_partially_labelled:  # TFD: pseudo-labelling deals the
-    data["pseudo_labelled"] = config.data.unlabelled == "pseudo"  # splits otherwise
+  if data_lib.traits(config.data).is_partially_labelled and config.data.unlabelled != "pseudo":
+    data["pseudo_labelled"] = False  # TFD without pseudo-labels deals other splits (judges of the
+                                     # pseudo-labelled data, saved before this field, still match)
   settings = {k: v for k, v in config.eval.to_dict().items() if k.startswith("classifier")}
   return json.loads(json.dumps({"data": data, "classifier": settings}))
 

@@ -15,6 +15,8 @@ from csvae_jax import train_state as train_state_lib
 #  "y": [B, k] float32 in {0, 1}[, "y_mask": [B, k] float32, 1 = observed]}
 Batch = dict[str, jax.Array]
 Noise = dict[str, jax.Array]  # `models.draw_noise`: {"z": [B, Dz]} (+ {"w": [B, k*Dw]})
+# A model that infers labels scores these over the observed labels of its batch alone.
+OBSERVED_RATIOS = ("adv_acc", "w_prior_acc", "label_acc")
 
 
 def step_noise(spec: models.ModelSpec, loop_rng: jax.Array, step: jax.Array,
@@ -157,13 +159,16 @@ def train_step(state: train_state_lib.TrainState, batch: Batch, noise: Noise, *,
     spec: the model's spec (static). betas: loss weights (static).
 
   Returns:
-    (new state, {metric name: scalar}).
+    (new state, {metric name: scalar}; with `spec.infer_labels` also "observed_labels", the
+     batch's count of observed labels).
   """
   x, y, y_mask = batch["x"], batch["y"], batch.get("y_mask")
   metrics = {}
   if state.adversary is not None:
     state, metrics = adversary_step(state, x, y, noise, spec=spec, y_mask=y_mask)
   state, vae_metrics = vae_step(state, x, y, noise, spec=spec, betas=betas, y_mask=y_mask)
+  if spec.infer_labels:  # the count behind OBSERVED_RATIOS, to weigh them over several steps
+    vae_metrics["observed_labels"] = jnp.sum(jnp.ones_like(y) if y_mask is None else y_mask)
   return state, {**metrics, **vae_metrics}
 
 

@@ -224,9 +224,9 @@ def method1(clf: classifier_lib.TrainedClassifier, split: Split, edit: Edit,
   ("accuracy") at the paper's point (`switching.paper_point` with `model`, else the edit's
   default), beside the share of the unedited ones it already does ("unedited"). With independent
   labels also "others_kept": the share of edited images whose other labels C reads as it read them
-  before the edit; and "clean": the share both switched and with the others kept, the figure an
-  edit that blurs the image cannot reach (an untrained decoder's blur counts as switched off:
-  docs/experiments/2026-12-06-untrained-floor/).
+  before the edit; and "clean": the share both switched and with the others kept (an untrained
+  decoder's blur counts as switched off, but as clean only on faces with no other attribute to
+  lose: docs/experiments/2026-12-06-untrained-floor/).
 
   With `model` and `search`, a second row per switch: the model's own best point, the
   `candidate_points` point whose edits of (up to `max_search_examples` per switch of) `search` C

@@ -42,7 +42,8 @@ def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
 
 
 def make_train_chunk(spec, betas):
-  """A jitted `(state, chunk, loop_rng) -> (state, metrics averaged over the chunk)`.
+  """A jitted `(state, chunk, loop_rng) -> (state, metrics averaged over the chunk)` (a ratio
+  over observed labels averaged over them, `steps.OBSERVED_RATIOS`).
 
   Runs the C steps of `chunk` ({"x": [C, B, ...], "y": [C, B, k][, "y_mask": [C, B, k]]}) in
   one `lax.scan`: a small model's step is far shorter than a Python dispatch. The state is
@@ -64,7 +65,12 @@ def make_train_chunk(spec, betas):
     state, metrics = jax.lax.scan(
         lambda state, inputs: step_fn(state, steps.prepare_batch(inputs[0]), inputs[1]),
         state, (chunk, noise))
-    return state, jax.tree.map(jnp.mean, metrics)
+    means = jax.tree.map(jnp.mean, metrics)
+    if "observed_labels" in metrics:  # each step's ratio weighed by its count of observed labels
+      weight = metrics["observed_labels"]
+      for key in set(steps.OBSERVED_RATIOS) & set(metrics):
+        means[key] = jnp.sum(metrics[key] * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+    return state, means
 
   return jax.jit(train_chunk, donate_argnums=0)
 

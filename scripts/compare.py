@@ -16,8 +16,9 @@ together with those of an earlier summary (every seed's figures are in its "runs
 Writes into --workdir: each run in KIND/seedS/ with its eval/ (rerun the same command after an
 interruption to resume), classifier/ (one attribute classifier shared by every run),
 summary.{md,json} (every figure of Tables 1 and 2 and of the styles reached, per kind, over
-every finished run in --workdir, and the paired comparisons), kinds_ATTRIBUTE.png (the paper's Figs. 3-4, first seed) and runs.json (the
-settings and time of each run, one entry per invocation).
+every finished run in --workdir, and the paired comparisons), kinds_ATTRIBUTE.png (the paper's
+Figs. 3-4, first seed, of the kinds whose checkpoints are there) and runs.json (the settings and
+time of each run, one entry per invocation).
 """
 
 import json

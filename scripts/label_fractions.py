@@ -26,6 +26,7 @@ summarises what is there.
 
 import json
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -106,7 +107,8 @@ def main(argv):
   # Every finished run in the workdir, so that methods and seeds run by several invocations are
   # summarised together.
   curves = {}  # method -> {fraction: {figure: stats}}
-  for folder in sorted(paths.resolve(root).glob("F*"), key=lambda p: -float(p.name[1:])):
+  folders = [p for p in paths.resolve(root).glob("F*") if re.fullmatch(r"F[0-9.e-]+", p.name)]
+  for folder in sorted(folders, key=lambda p: -float(p.name[1:])):
     fraction = float(folder.name[1:])
     results = experiment.collect(str(folder), "test", base.train.num_steps)
     results = {method: results[method] for method in METHODS if method in results}

@@ -255,8 +255,9 @@ def test_too_many_independent_labels_to_enumerate_is_one_error():
   """2^k decoder passes per example: k = 8 (256) is allowed, k = 9 a ValueError naming the fix;
   exclusive labels enumerate k values, so many of them are fine."""
   spec = functools.partial(models.ModelSpec, kind="csvae", x_shape=(3,), infer_labels=True)
-  assert spec(num_labels=models.MAX_ENUMERATED_LABELS).num_labels == 8
-  assert spec(num_labels=40, exclusive_labels=True).num_labels == 40
+  assert models.MAX_ENUMERATED_LABELS == 8
+  spec(num_labels=8)  # allowed
+  spec(num_labels=40, exclusive_labels=True)  # allowed: 40 values
   with pytest.raises(ValueError, match=r"2\^k values.*k=9 is more than 8: train on fewer"):
     spec(num_labels=9)
   models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=40)  # no q(y|x), no enumeration
@@ -298,3 +299,21 @@ def test_combinations_weighted_by_q_of_the_missing_labels_and_only_observed_ones
   assert ce([0, 1], [0, 0], True) == 0.0
   np.testing.assert_allclose(ce([0, 1], [1, 1], True), -np.log(softmax[1]), rtol=1e-6)
   np.testing.assert_allclose(ce([1, 1], [1, 0], False), -np.log(q[0]), rtol=1e-6)
+
+
+def test_a_chunk_weighs_the_ratios_over_observed_labels_by_their_count(config):
+  """Two steps in one dispatch, the second without an observed label: the chunk's accuracies
+  are the first step's (a plain mean over steps would halve them)."""
+  spec, state = _state(config, "csvae", True)
+  x = jax.random.normal(jax.random.key(1), (2, 8, 3))
+  y = (jax.random.uniform(jax.random.key(2), (2, 8, 2)) < 0.5).astype(jnp.float32)
+  y_mask = jnp.stack([jnp.ones((8, 2)), jnp.zeros((8, 2))])
+  train_chunk = trainer.make_train_chunk(spec, BETAS)
+  copy = lambda tree: jax.tree.map(jnp.copy, tree)  # the chunk donates the state
+  _, both = train_chunk(copy(state), {"x": x, "y": y, "y_mask": y_mask}, jax.random.key(3))
+  _, first = train_chunk(copy(state), {"x": x[:1], "y": y[:1], "y_mask": y_mask[:1]},
+                         jax.random.key(3))
+  assert both["observed_labels"] == 8.0 and first["observed_labels"] == 16.0
+  for key in steps.OBSERVED_RATIOS:
+    assert first[key] > 0.0
+    np.testing.assert_allclose(both[key], first[key], rtol=1e-5)

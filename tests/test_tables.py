@@ -248,6 +248,10 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   densest_keys = {"densest_point", "accuracy_at_densest", "others_kept_at_densest",
                   "clean_at_densest"}
   points = csvae_jax.switching.switch_points(model)
+  for direction, to in (("on", "present"), ("off", "absent")):
+    assert table1[f"mean_clean_{direction}"] == pytest.approx(
+        np.mean([r["clean"] for r in table1["rows"] if r["to"] == to]))
+  assert table1["mean_clean"] == pytest.approx(np.mean([r["clean"] for r in table1["rows"]]))
   for row in table1["rows"]:  # CSVAE switching on: also at the default, the densest encoding
     on = row["to"] == "present"
     assert set(row) == row_keys | (densest_keys if on else set())
@@ -474,7 +478,7 @@ def test_table1_in_markdown_puts_each_figure_under_its_header():
   text = table_markdown.table1({**_meta(), "rows": rows, "mean_accuracy": 0.7083,
                                 "mean_accuracy_on": 0.9167, "mean_accuracy_off": 0.5,
                                 "mean_clean": 0.5833, "mean_clean_on": 0.6667,
-                                "mean_clean_off": 0.5})
+                                "mean_clean_off": 0.5, "mean_clean_at_best": 0.75})
   assert ("CSVAE on procedural (validation split), seed 3, checkpoint step 40; classifier test "
           "accuracy 0.988.") in text
   lines = text.splitlines()
@@ -486,8 +490,9 @@ def test_table1_in_markdown_puts_each_figure_under_its_header():
       "| Eyeglasses | present | absent | 8 | 0.500 | 0.125 | 1.000 | 0.500 |  |  | "]
   assert ("Mean accuracy at the paper's points: 0.708 (switching on 0.917, off 0.500)."
           in lines)
-  assert ("Mean share switched with every other label kept: 0.583 (switching on 0.667, off "
-          "0.500)." in lines)
+  assert ("Mean share switched with every other label kept, at the paper's points: 0.583 "
+          "(switching on 0.667, off 0.500)." in lines)
+  assert "The same at each switch's best point: 0.750." in lines
 
 
 def test_table2_in_markdown_marks_a_point_on_its_range_edge():

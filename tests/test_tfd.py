@@ -450,3 +450,21 @@ def test_the_classifier_accuracy_is_measured_on_images_it_did_not_see():
   protocol = tfd.label_and_split(dataclasses.replace(arrays, expressions=shuffled),
                                  tfd.TfdConfig(name="t"))
   assert protocol.accuracy < 0.4  # Measured: 0.185; 0.926 with the true expressions.
+
+
+def test_the_trainer_evaluates_on_the_examples_eval_examples_gives(tmp_path, monkeypatch):
+  """The periodic evaluation and its images read `_eval_examples`' split, not the raw one."""
+  kept, seen = {}, []
+  def first_examples(dataset):
+    kept["split"] = {k: v[:64] for k, v in dataset.splits["test"].items()}
+    return kept["split"]
+  def record(eval_step, state, split, *args):
+    del eval_step, state, args
+    seen.append(split)
+    return {"loss": 0.0}
+  monkeypatch.setattr(trainer, "_eval_examples", first_examples)
+  monkeypatch.setattr(trainer, "_evaluate", record)
+  config = tiny.get_config()
+  config.train.num_steps, config.train.eval_every, config.train.ckpt_every = 100, 100, 100
+  trainer.train_and_evaluate(config, str(tmp_path))
+  assert seen and all(split is kept["split"] for split in seen)
