@@ -185,3 +185,10 @@ def test_the_benchmarks_shape_of_the_data_is_the_loaders(get_config, tmp_path):
   dataset = data_lib.load_dataset(config.data)
   assert measure.data_shape(config) == (dataset.splits["train"]["x"].shape[1:],
                                         len(dataset.label_names))
+
+
+def test_the_benchmarks_refuse_a_dataset_they_have_no_shape_for():
+  config = tiny.get_config()
+  config.data.name = "mnist"
+  with pytest.raises(ValueError, match="No benchmark shape for config.data.name='mnist'"):
+    measure.data_shape(config)
