@@ -43,7 +43,8 @@ def test_bernoulli_log_likelihood_matches_numpy():
   x, logits = RNG.uniform(size=6), RNG.normal(size=6)
   p = 1 / (1 + np.exp(-logits))
   expected = np.sum(x * np.log(p) + (1 - x) * np.log(1 - p))
-  np.testing.assert_allclose(losses.bernoulli_log_likelihood(x, logits), expected, rtol=1e-5)
+  np.testing.assert_allclose(losses.bernoulli_log_likelihood(
+      x.astype(np.float32), logits.astype(np.float32)), expected, rtol=1e-5)
 
 
 def test_negative_entropy_bounds_and_values():
@@ -58,7 +59,7 @@ def test_negative_entropy_bounds_and_values():
 def test_cross_entropy_matches_numpy():
   logits, y = RNG.normal(size=3), np.array([1.0, 0.0, 1.0])
   p = 1 / (1 + np.exp(-logits))
-  np.testing.assert_allclose(losses.cross_entropy(logits, y),
+  np.testing.assert_allclose(losses.cross_entropy(logits.astype(np.float32), y.astype(np.float32)),
                              -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-5)
 
 
