@@ -17,6 +17,12 @@ from csvae_jax import models
 LOG_2PI = math.log(2.0 * math.pi)
 
 
+def masked_mean(values: jax.Array, weights: jax.Array) -> jax.Array:
+  """sum(weights * values) / sum(weights), over all axes; 0 where the weights sum to 0 (a share
+  over the observed labels of a batch that has none)."""
+  return jnp.sum(weights * values) / jnp.maximum(jnp.sum(weights), 1.0)
+
+
 def gaussian_kl(mu_q: jax.Array, logvar_q: jax.Array,
                 mu_p: jax.Array | float = 0.0, logvar_p: jax.Array | float = 0.0) -> jax.Array:
   """KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))) of diagonal Gaussians, summed: [d] -> []."""
@@ -194,16 +200,14 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
   ce = jax.vmap(lambda *a: observed_cross_entropy(*a, exclusive))(y_logits, y, y_mask)
   if exclusive:
     observed = 1.0 - _missing_example(y_mask).astype(jnp.float32)  # [B]
-    correct = jnp.argmax(y_logits, -1) == jnp.argmax(y, -1)
-    hits, count = jnp.sum(observed * correct), jnp.sum(observed)
+    label_acc = masked_mean(jnp.argmax(y_logits, -1) == jnp.argmax(y, -1), observed)
   else:
     observed = jnp.any(y_mask > 0.5, axis=-1).astype(jnp.float32)
-    hits = jnp.sum(y_mask * ((y_logits > 0) == (y > 0.5)))
-    count = jnp.sum(y_mask)
+    label_acc = masked_mean((y_logits > 0) == (y > 0.5), y_mask)
   label_ce = jnp.sum(ce) / jnp.maximum(jnp.sum(observed), 1.0)
   loss = bound - jnp.mean(entropy) + alpha * label_ce
   return loss, {**metrics, "bound": bound, "label_entropy": jnp.mean(entropy),
-                "label_ce": label_ce, "label_acc": hits / jnp.maximum(count, 1.0)}
+                "label_ce": label_ce, "label_acc": label_acc}
 
 
 def adversary_loss(logits: jax.Array, y: jax.Array, y_mask: Optional[jax.Array] = None
@@ -219,5 +223,5 @@ def adversary_loss(logits: jax.Array, y: jax.Array, y_mask: Optional[jax.Array] 
     return n, {"n": n, "adv_acc": accuracy}
   ce = jnp.sum(y_mask * optax.sigmoid_binary_cross_entropy(logits, y))
   n = ce / jnp.maximum(jnp.sum(jnp.any(y_mask > 0.5, axis=-1)), 1.0)
-  accuracy = jnp.sum(y_mask * ((logits > 0) == (y > 0.5))) / jnp.maximum(jnp.sum(y_mask), 1.0)
+  accuracy = masked_mean((logits > 0) == (y > 0.5), y_mask)
   return n, {"n": n, "adv_acc": accuracy}

@@ -49,7 +49,7 @@ def _w_prior_accuracy(spec: models.ModelSpec, w_mu: jax.Array, y: jax.Array,
   hits = present == (y > 0.5)
   if y_mask is None:
     return jnp.mean(hits)
-  return jnp.sum(y_mask * hits) / jnp.maximum(jnp.sum(y_mask), 1.0)
+  return losses.masked_mean(hits, y_mask)
 
 
 def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, noise: Noise,

@@ -16,6 +16,7 @@ import numpy as np
 
 from csvae_jax import checkpoint
 from csvae_jax import data as data_lib
+from csvae_jax import losses
 from csvae_jax.data import pipeline
 from csvae_jax import parallel
 from csvae_jax import paths
@@ -67,9 +68,8 @@ def make_train_chunk(spec, betas):
         state, (chunk, noise))
     means = jax.tree.map(jnp.mean, metrics)
     if "observed_labels" in metrics:  # each step's ratio weighed by its count of observed labels
-      weight = metrics["observed_labels"]
       for key in set(steps.OBSERVED_RATIOS) & set(metrics):
-        means[key] = jnp.sum(metrics[key] * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+        means[key] = losses.masked_mean(metrics[key], metrics["observed_labels"])
     return state, means
 
   return jax.jit(train_chunk, donate_argnums=0)
