@@ -178,23 +178,31 @@ def plot_kinds(path: str, subject: np.ndarray, rows: dict[str, np.ndarray],
   _save(fig, path)
 
 
-def plot_label_fractions(path: str, lines: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-  """Method 1 and target-changed against the share of labelled examples, a line per method.
+def plot_method_curves(path: str, lines: dict[str, tuple[np.ndarray, np.ndarray]], xlabel: str,
+                       log_x: bool = False, title: str = "") -> None:
+  """Method 1 and target-changed against one quantity (the label fraction, the training step), a
+  line per method or kind.
 
   Args:
     path: PNG file to write.
-    lines: {method name: (fractions [F], values [F, 2]: Method 1 and target-changed)}.
+    lines: {name: (x [F], values [F, 2]: Method 1 and target-changed)}.
+    xlabel: what x is.
+    log_x: a log scale for x.
+    title: above both panels.
   """
   fig = _figure(figsize=(10, 3.8))
   axes = fig.subplots(1, 2)
-  for name, (fractions, values) in lines.items():
-    for ax, column in zip(axes, values.T):
-      ax.plot(fractions, column, "o-", label=name)
-  for ax, title in zip(axes, ("Method 1 (share switched, higher is better)",
+  for name, (x, values) in lines.items():
+    for ax, column in zip(axes, np.asarray(values).T):
+      ax.plot(x, column, "o-", label=name)
+  for ax, panel in zip(axes, ("Method 1 (share switched, higher is better)",
                               "target-changed MSE (lower is better)")):
-    ax.set_xscale("log")
-    ax.set_xlabel("share of labelled examples")
-    ax.set_title(title, fontsize=10)
+    if log_x:
+      ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_title(panel, fontsize=10)
   axes[0].legend(fontsize=8)
+  if title:
+    fig.suptitle(title, fontsize=10)
   fig.tight_layout()
   _save(fig, path)

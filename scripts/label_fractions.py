@@ -144,9 +144,9 @@ def main(argv):
   lines = {NAMES[m]: {fraction: (c[fraction]["Method 1"]["mean"],
                                  c[fraction]["target-changed"]["mean"])
                       for fraction in sorted(c)} for m, c in curves.items()}
-  plots.plot_label_fractions(os.path.join(root, "label_fractions.png"), {
+  plots.plot_method_curves(os.path.join(root, "label_fractions.png"), {
       name: (np.array(list(points)), np.array(list(points.values())))
-      for name, points in lines.items()})
+      for name, points in lines.items()}, "share of labelled examples", log_x=True)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import numpy as np
 
 from csvae_jax import checkpoint
 from csvae_jax import console
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
 from csvae_jax import models
+from csvae_jax import plots
 from csvae_jax import trained_model
 
 flags.DEFINE_string("workdir", None, "A scripts/compare.py workdir.")
@@ -67,19 +66,12 @@ def main(argv):
   root, dataset, curves = f.workdir, None, {}
   for kind in f.kinds:
     curves[kind], dataset = curve(root, kind, f.seed, f.split, dataset)
-  fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-  for kind, points in curves.items():
-    steps = [p["step"] for p in points]
-    for ax, key in zip(axes, ("method1", "target_changed")):
-      ax.plot(steps, [p[key] for p in points], "o-", label=models.KIND_NAMES[kind])
-  for ax, title in zip(axes, ("Method 1 (share switched)", "target-changed MSE (lower is better)")):
-    ax.set_xlabel("training step")
-    ax.set_title(title)
-    ax.legend()
-  fig.suptitle(f"Seed {f.seed}, {f.split} split, {root}")
-  fig.tight_layout()
   name = os.path.join(root, "learning_curve" + evaluate.file_suffix(f.split))
-  fig.savefig(name + ".png", dpi=80)
+  plots.plot_method_curves(name + ".png", {
+      models.KIND_NAMES[kind]: (np.array([p["step"] for p in points]),
+                                np.array([[p["method1"], p["target_changed"]] for p in points]))
+      for kind, points in curves.items()}, "training step",
+      title=f"Seed {f.seed}, {f.split} split, {root}")
   with open(name + ".json", "w") as file:
     json.dump(curves, file, indent=2)
   print(json.dumps(curves, indent=2))

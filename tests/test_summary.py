@@ -13,6 +13,7 @@ from configs import tiny
 from configs import tiny_images
 from csvae_jax import experiment
 from csvae_jax import summary
+from csvae_jax import trainer
 
 
 def _run(method1, target_changed):
@@ -204,6 +205,31 @@ def test_label_fractions_summarise_every_finished_run_of_each_fraction(tmp_path)
   curves = json.loads((tmp_path / "lf" / "label_fractions.json").read_text())
   assert sorted(curves) == ["labelled_only", "semi_csvae"] and list(curves["semi_csvae"]) == ["0.1"]
   assert (tmp_path / "lf" / "label_fractions.png").stat().st_size > 1000
+
+
+def test_a_learning_curve_reads_each_kept_checkpoints_own_tables(tmp_path):
+  """scripts/learning_curve.py: one point per checkpoint kept, in step order, each from the tables
+  of its step (eval_stepN/, the last step's eval/), of the split asked for; none is recomputed."""
+  config = tiny_images.get_config()
+  config.train.ckpt_every = 10
+  config.data.data_dir = str(tmp_path / "data")
+  run = tmp_path / "curve" / "csvae" / "seed0"
+  run.parent.mkdir(parents=True)
+  trainer.train_and_evaluate(config, str(run))
+  for folder, method1, target_changed in (("eval_step10", 0.6, 0.009), ("eval", 0.8, 0.007)):
+    (run / folder).mkdir(exist_ok=True)
+    for suffix, shift in (("_validation", 0.0), ("", 0.1)):  # the test split's must not be read
+      (run / folder / f"table1{suffix}.json").write_text(json.dumps(
+          {"step": 0, "rows": [], "mean_accuracy": method1 + shift}))
+      (run / folder / f"table2{suffix}.json").write_text(json.dumps(
+          {"mean": {"target_changed": target_changed + shift}}))
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  subprocess.run([sys.executable, "scripts/learning_curve.py", "--workdir", str(tmp_path / "curve"),
+                  "--kinds=csvae", "--seed=0"], cwd=root, check=True, capture_output=True)
+  curve = json.loads((tmp_path / "curve" / "learning_curve_validation.json").read_text())
+  assert curve == {"csvae": [{"step": 10, "method1": 0.6, "target_changed": 0.009},
+                             {"step": 20, "method1": 0.8, "target_changed": 0.007}]}
+  assert (tmp_path / "curve" / "learning_curve_validation.png").stat().st_size > 1000
 
 
 def test_overrides_set_fields_of_a_copy_and_refuse_unknown_ones():

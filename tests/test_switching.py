@@ -339,7 +339,8 @@ def test_every_plot_draws_its_png_and_leaves_pyplot_alone(tmp_path):
     plots.plot_kinds(f"{out}/kinds.png", images(8, 8, 3), {"csvae": images(3, 8, 8, 3)},
                      {"csvae": "CSVAE"}, images(20, 2), r.integers(0, 2, 20) > 0, images(3, 2),
                      "Eyeglasses")
-    plots.plot_label_fractions(f"{out}/fractions.png", {"a": (np.array([0.1, 1.0]), images(2, 2))})
+    plots.plot_method_curves(f"{out}/fractions.png", {"a": (np.array([0.1, 1.0]), images(2, 2))},
+                             "share of labelled examples", log_x=True, title="t")
     assert "matplotlib.pyplot" not in sys.modules
   """
   subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
