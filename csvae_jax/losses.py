@@ -77,6 +77,9 @@ def example_terms(spec: models.ModelSpec, out: models.ModelOutput, x: jax.Array,
   return terms
 
 
+ADVERSARIAL_TERMS = ("m2", "neg_adv_ce")  # beta_h's: CSVAE's M2, CondVAE-info's -CE(r(y|z), y)
+
+
 def _weighted_sum(betas: dict[str, float], means: dict[str, jax.Array]) -> jax.Array:
   """beta_x * recon + beta_z * KL_z + beta_w * KL_w + beta_h * (M2 or the adversarial term)."""
   weights = {"recon": betas["beta_x"], "kl_z": betas["beta_z"], "kl_w": betas["beta_w"],
@@ -177,8 +180,10 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
 
   L is the beta-weighted bound of `vae_loss`, the sum running over the label combinations that
   agree with the observed labels (exact enumeration: 2^k of them, or k for exclusive labels); CE
-  is -log q(y_observed | x), averaged over the examples with an observed label. With every label
-  observed the terms and the bound ("bound", and each term) are `vae_loss`'s, bit for bit.
+  is -log q(y_observed | x), averaged over the examples with an observed label. The beta_h term
+  (`ADVERSARIAL_TERMS`) takes q's weights as constants: it trains the encoder, not q(y|x). With
+  every label observed the terms and the bound ("bound", and each term) are `vae_loss`'s, bit for
+  bit.
 
   Args:
     spec, betas: as `vae_loss`. alpha: the classification weight.
@@ -196,6 +201,13 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
   metrics = {name: jnp.mean(jnp.where(full, value, jnp.sum(weights * combo_terms[name], axis=-1)))
              for name, value in terms.items()}
   bound = _weighted_sum(betas, metrics)
+  # The adversarial terms regularise the encoder and are no part of the bound: q(y|x) must not
+  # learn from them (CondVAE-info's would push it towards the labels r(y|z) finds least likely).
+  # A term of value 0 whose gradient through q's weights cancels theirs (the metrics above, hence
+  # the supervised objective's bits when every label is observed, untouched).
+  moving = weights - jax.lax.stop_gradient(weights)  # 0, with the weights' gradient
+  cancel = sum(betas["beta_h"] * jnp.mean(jnp.where(full, 0.0, jnp.sum(
+      moving * combo_terms[name], axis=-1))) for name in ADVERSARIAL_TERMS if name in terms)
   entropy = jax.vmap(lambda *a: missing_entropy(*a, exclusive))(y_logits, y_mask)
   ce = jax.vmap(lambda *a: observed_cross_entropy(*a, exclusive))(y_logits, y, y_mask)
   if exclusive:
@@ -205,7 +217,7 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
     observed = jnp.any(y_mask > 0.5, axis=-1).astype(jnp.float32)
     label_acc = masked_mean((y_logits > 0) == (y > 0.5), y_mask)
   label_ce = jnp.sum(ce) / jnp.maximum(jnp.sum(observed), 1.0)
-  loss = bound - jnp.mean(entropy) + alpha * label_ce
+  loss = bound - jnp.mean(entropy) + alpha * label_ce - cancel
   return loss, {**metrics, "bound": bound, "label_entropy": jnp.mean(entropy),
                 "label_ce": label_ce, "label_acc": label_acc}
 

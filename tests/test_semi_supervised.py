@@ -1,6 +1,7 @@
 """Missing labels: the bound over q(y|x) (Kingma et al. 2014's M2 for every kind that takes y),
 checked against numpy, and equal to the supervised objective when every label is observed."""
 
+import dataclasses
 import functools
 import itertools
 
@@ -219,6 +220,23 @@ def test_inferred_labels_are_q_y_given_x_likeliest(config, exclusive):
   np.testing.assert_allclose(metrics["label_acc"], expected, rtol=1e-6)
 
 
+def test_an_edited_photos_exclusive_label_is_the_one_given(config):
+  """The edit command's `--labels` on a model of exclusive labels (TFD's expressions): name=1
+  makes the one-hot row of that label, whatever q(y|x) guesses (set over q's guess, it made two
+  labels 1); any other form is refused in one line."""
+  spec, state = _state(config, "csvae", True, num_labels=3, exclusive=True)
+  model = csvae_jax.TrainedModel(spec=dataclasses.replace(spec, label_names=("a", "b", "c")),
+                                 params=state.vae.params, adversary_params=None, config=config,
+                                 step=0, workdir="")
+  x = np.random.default_rng(0).normal(scale=3.0, size=(64, 3)).astype(np.float32)
+  face = x[model.infer_labels(x)[:, 1] == 0][0]  # q(y|x) does not say "b"
+  for labels in ({"b": 1.0}, {"b": 1.0, "c": 0.0}):
+    np.testing.assert_array_equal(switching.photo_labels(model, face, 0, False, labels), [0, 1, 0])
+  for labels in ({"b": 0.0}, {"b": 1.0, "c": 1.0}):
+    with pytest.raises(ValueError, match="exclusive"):
+      switching.photo_labels(model, face, 0, False, labels)
+
+
 def test_a_missing_label_never_reaches_the_model(config):
   """Two batches that differ only in the values behind their missing labels train alike, even
   handed to the step unmasked; and the batch the step gets holds 0 for every missing label."""
@@ -301,9 +319,26 @@ def test_combinations_weighted_by_q_of_the_missing_labels_and_only_observed_ones
   np.testing.assert_allclose(ce([1, 1], [1, 0], False), -np.log(q[0]), rtol=1e-6)
 
 
+def test_q_learns_from_the_bound_and_not_from_the_adversarial_term(config):
+  """One missing label, q(y=1|x) = 1/2 (where the entropy's gradient is 0): the reconstruction
+  term, 1 at y' = 0 and 3 at y' = 1, moves q's logit by beta_x * (3 - 1) * q (1 - q); CondVAE-info's
+  -CE(r(y|z), y'), however unequal over y', does not move it."""
+  spec, _ = _state(config, "condvae_info", True, num_labels=1)
+  def grad(term, values, betas):
+    def loss(logits):
+      return losses.semi_supervised_loss(
+          spec, {**dict.fromkeys(("beta_x", "beta_z", "beta_w", "beta_h"), 0.0), **betas}, 0.0,
+          {term: jnp.zeros(1)}, {term: jnp.array([values])}, losses.label_combinations(1, False),
+          logits, jnp.zeros((1, 1)), jnp.zeros((1, 1)))[0]
+    return float(jax.grad(loss)(jnp.zeros((1, 1)))[0, 0])
+  np.testing.assert_allclose(grad("recon", [1.0, 3.0], {"beta_x": 2.0}), 2.0 * 2.0 * 0.25)
+  assert grad("neg_adv_ce", [-0.1, -2.0], {"beta_h": 5.0}) == 0.0
+
+
 def test_a_chunk_weighs_the_ratios_over_observed_labels_by_their_count(config):
-  """Two steps in one dispatch, the second without an observed label: the chunk's accuracies
-  are the first step's (a plain mean over steps would halve them)."""
+  """Two steps in one dispatch, the second without an observed label: the chunk's accuracies and
+  its means over observed labels (N, q's cross-entropy) are the first step's (a plain mean over
+  steps would halve them)."""
   spec, state = _state(config, "csvae", True)
   x = jax.random.normal(jax.random.key(1), (2, 8, 3))
   y = (jax.random.uniform(jax.random.key(2), (2, 8, 2)) < 0.5).astype(jnp.float32)
@@ -314,6 +349,6 @@ def test_a_chunk_weighs_the_ratios_over_observed_labels_by_their_count(config):
   _, first = train_chunk(copy(state), {"x": x[:1], "y": y[:1], "y_mask": y_mask[:1]},
                          jax.random.key(3))
   assert both["observed_labels"] == 8.0 and first["observed_labels"] == 16.0
-  for key in steps.OBSERVED_RATIOS:
+  for key in ("adv_acc", "w_prior_acc", "label_acc", "n", "label_ce"):
     assert first[key] > 0.0
     np.testing.assert_allclose(both[key], first[key], rtol=1e-5)
