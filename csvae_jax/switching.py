@@ -252,14 +252,26 @@ def photo_labels(model: trained_model.TrainedModel, x: np.ndarray, j: int, off: 
   """The labels an edit of one photo x [*x_shape] starts from (`python -m csvae_jax.edit`):
   float32 [k]. `labels` ({name: 0 or 1}) first; the others q(y|x)'s for a model that infers
   labels, else attribute j the opposite of the edit's target (1 when switching it off), the rest 0.
+  Exclusive labels (one per example, TFD's expressions) are given as the one that is 1.
+
+  Raises:
+    ValueError: an unknown name; exclusive labels given otherwise than as one name=1.
   """
+  given = {attribute_index(model, name): value for name, value in labels.items()}
+  if model.spec.exclusive_labels and given:
+    present = [i for i, value in given.items() if value == 1]
+    if len(present) != 1:
+      raise ValueError(f"--labels {','.join(f'{n}={v:g}' for n, v in labels.items())}: this "
+                       "model's labels are exclusive (one per image); give the image's label as "
+                       f"name=1, e.g. --labels {model.spec.label_names[0]}=1.")
+    return np.eye(model.spec.num_labels, dtype=np.float32)[present[0]]
   if model.spec.infer_labels:
     y = model.infer_labels(x)[0]
   else:
     y = np.zeros(model.spec.num_labels, np.float32)
     y[j] = float(off)
-  for name, value in labels.items():
-    y[attribute_index(model, name)] = value
+  for i, value in given.items():
+    y[i] = value
   return y
 
 
