@@ -16,7 +16,7 @@ from csvae_jax import train_state as train_state_lib
 Batch = dict[str, jax.Array]
 Noise = dict[str, jax.Array]  # `models.draw_noise`: {"z": [B, Dz]} (+ {"w": [B, k*Dw]})
 # A model that infers labels scores these over the observed labels of its batch alone.
-OBSERVED_RATIOS = ("adv_acc", "w_prior_acc", "label_acc")
+OBSERVED_RATIOS = ("adv_acc", "w_prior_acc", "label_acc", "n", "label_ce")
 
 
 def step_noise(spec: models.ModelSpec, loop_rng: jax.Array, step: jax.Array,

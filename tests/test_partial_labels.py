@@ -122,6 +122,22 @@ def test_drop_removes_the_hidden_examples_only():
   assert len(dropped["test"]["y"]) == 500
 
 
+def test_pseudo_labels_of_exclusive_labels_are_one_hot():
+  """One label per example: faces that look like two classes at once (here between the clusters
+  of classes a and b) get no label, not both (a regression per label would be sure of each)."""
+  rng = np.random.default_rng(0)
+  classes = np.repeat(np.arange(3), 100)
+  centres = np.array([[4.0, 0.0], [0.0, 4.0], [0.0, 0.0]])  # classes a, b and c
+  x = np.concatenate([centres[classes], np.tile([4.0, 4.0], (20, 1))])
+  y = np.eye(3, dtype=np.float32)[np.concatenate([classes, np.zeros(20, int)])]
+  y_mask = np.concatenate([np.ones((300, 3)), np.zeros((20, 3))]).astype(np.float32)
+  splits = {"train": {"x": (x + rng.normal(scale=0.5, size=x.shape)).astype(np.float32),
+                      "y": y * y_mask, "y_mask": y_mask}}
+  out = partial_labels.apply(splits, _data_config(1.0, "pseudo"), exclusive=True)["train"]
+  assert len(out["y"]) >= 300
+  np.testing.assert_array_equal(out["y"].sum(axis=1), 1.0)
+
+
 @pytest.fixture(scope="module")
 def procedural_modes(tmp_path_factory):
   """Small procedural splits at label fraction 0.25 in the three modes."""

@@ -152,4 +152,5 @@ def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
   dataset_traits = traits(config)
   partial_labels.check_config(config, dataset_traits.is_partially_labelled)
   dataset = DATASETS[config.name](config)
-  return dataclasses.replace(dataset, splits=partial_labels.apply(dataset.splits, config))
+  return dataclasses.replace(dataset, splits=partial_labels.apply(
+      dataset.splits, config, exclusive=dataset_traits.exclusive))

@@ -62,14 +62,15 @@ def _rows(split: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarra
   return {key: value[rows] for key, value in split.items()}
 
 
-def apply(splits: dict[str, dict[str, np.ndarray]],
-          config: ml_collections.ConfigDict) -> dict[str, dict[str, np.ndarray]]:
+def apply(splits: dict[str, dict[str, np.ndarray]], config: ml_collections.ConfigDict, *,
+          exclusive: bool = False) -> dict[str, dict[str, np.ndarray]]:
   """The splits with "y_mask" (ones where a split has none), hidden labels and the unlabelled
   examples treated as the module docstring says.
 
   Args:
     splits: {split name: {"x": [N, ...], "y": float32 [N, k], ...}}, every array [N, ...].
     config: the `data` group: label_fraction, label_seed, unlabelled.
+    exclusive: one label per example (`data.Traits.exclusive`): pseudo-labels one-hot.
 
   Returns:
     New split dicts (the arrays of unchanged splits are shared, not copied).
@@ -92,12 +93,12 @@ def apply(splits: dict[str, dict[str, np.ndarray]],
     out = {name: split if _is_labelled(split).all() else _rows(split, _is_labelled(split))
            for name, split in out.items()}
   elif config.unlabelled == "pseudo":
-    out = _pseudo_label(out, config.label_seed)
+    out = _pseudo_label(out, config.label_seed, exclusive)
   return out
 
 
-def _pseudo_label(splits: dict[str, dict[str, np.ndarray]],
-                  seed: int) -> dict[str, dict[str, np.ndarray]]:
+def _pseudo_label(splits: dict[str, dict[str, np.ndarray]], seed: int,
+                  exclusive: bool) -> dict[str, dict[str, np.ndarray]]:
   """Labels the unlabelled examples of HIDDEN_SPLITS with a classifier fitted on the labelled
   training examples; keeps those it is sure of (`pseudo_labels.CONFIDENCE`) with y_mask 1."""
   from csvae_jax.data import pseudo_labels  # pylint: disable=g-import-not-at-top
@@ -111,7 +112,7 @@ def _pseudo_label(splits: dict[str, dict[str, np.ndarray]],
   y, is_confident = pseudo_labels.predict(
       train["x"][is_train_labelled], train["y"][is_train_labelled],
       np.concatenate([splits[name]["x"][unlabelled[name]] for name in names]),
-      exclusive=False, seed=seed)
+      exclusive=exclusive, seed=seed)
   out, start = dict(splits), 0
   for name in names:
     rows = unlabelled[name]
