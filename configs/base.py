@@ -70,7 +70,7 @@ def get_config() -> ml_collections.ConfigDict:
     optim.final_lr_factor = 0.01   # Cosine decays to learning_rate * final_lr_factor.
     optim.b1 = 0.9
     optim.b2 = 0.999
-    optim.grad_clip = 0.0          # Global-norm clipping; 0 disables.
+    optim.grad_clip = 0.0          # Global-norm clipping (q(y|x)'s gradient counts); 0 disables.
     config.optim[player] = optim
 
   config.train = ml_collections.ConfigDict()

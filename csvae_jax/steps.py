@@ -97,7 +97,8 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
 
   Returns:
     (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]
-     [, "bound", "label_entropy", "label_ce", "label_acc"]}).
+     [, "bound", "label_entropy", "label_ce", "label_acc"]}). recon_mse decodes at the given
+     labels, missing ones 0; the loss terms are q(y|x)'s expectations over the missing ones.
   """
   model = models.LatentModel(spec)
   adversary = state.adversary
