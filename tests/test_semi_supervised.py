@@ -335,6 +335,40 @@ def test_q_learns_from_the_bound_and_not_from_the_adversarial_term(config):
   assert grad("neg_adv_ce", [-0.1, -2.0], {"beta_h": 5.0}) == 0.0
 
 
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_q_is_scored_on_the_observed_labels_alone(config, exclusive):
+  """q(y|x)'s training accuracy: right on every observed label, wrong on each hidden one (held as
+  0), it scores 1."""
+  spec, _ = _state(config, "csvae", True, num_labels=2, exclusive=exclusive)
+  y = jnp.array([[1.0, 0.0], [0.0, 0.0]] if exclusive else [[1.0, 0.0], [1.0, 0.0]])
+  y_mask = jnp.array([[1.0, 1.0], [0.0, 0.0]] if exclusive else [[1.0, 1.0], [1.0, 0.0]])
+  logits = jnp.array([[3.0, -3.0], [-3.0, 3.0]] if exclusive else [[3.0, -3.0], [3.0, 3.0]])
+  combos = losses.label_combinations(2, exclusive)
+  _, metrics = losses.semi_supervised_loss(
+      spec, dict(config.loss), 0.1, {"recon": jnp.zeros(2)},
+      {"recon": jnp.zeros((2, len(combos)))}, combos, logits, y, y_mask)
+  assert float(metrics["label_acc"]) == 1.0
+
+
+def test_the_adversary_learns_from_the_observed_examples_alone(config):
+  """A batch whose second half has its labels hidden moves the adversary as its first half
+  alone does: the hidden labels (held as 0) teach it nothing."""
+  spec, state = _state(config, "csvae", True)
+  x = jax.random.normal(jax.random.key(1), (16, 3))
+  y = (jax.random.uniform(jax.random.key(2), (16, 2)) < 0.5).astype(jnp.float32)
+  y_mask = jnp.concatenate([jnp.ones((8, 2)), jnp.zeros((8, 2))])
+  noise = models.draw_noise(spec, jax.random.key(3), 16)
+  step = jax.jit(functools.partial(steps.adversary_step, spec=spec))
+  copy = lambda tree: jax.tree.map(jnp.copy, tree)
+  both, _ = step(copy(state), x, y * y_mask, noise, y_mask=y_mask)
+  half, _ = step(copy(state), x[:8], y[:8], jax.tree.map(lambda a: a[:8], noise),
+                 y_mask=y_mask[:8])
+  for a, b, before in zip(jax.tree.leaves(both.adversary.params),
+                          jax.tree.leaves(half.adversary.params),
+                          jax.tree.leaves(state.adversary.params), strict=True):
+    np.testing.assert_allclose(a - before, b - before, rtol=1e-4, atol=1e-7)
+
+
 def test_a_chunk_weighs_the_ratios_over_observed_labels_by_their_count(config):
   """Two steps in one dispatch, the second without an observed label: the chunk's accuracies and
   its means over observed labels (N, q's cross-entropy) are the first step's (a plain mean over

@@ -44,6 +44,9 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
 
   model, earlier = csvae_jax.load(workdir), csvae_jax.load(workdir, step=300)
   assert (model.step, earlier.step) == (400, 300)
+  train_x = data_lib.load_dataset(config.data).splits["train"]["x"]  # no held-out statistic
+  np.testing.assert_allclose(model.spec.x_mean, train_x.mean(0), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(model.spec.x_std, train_x.std(0), rtol=1e-5, atol=1e-5)
   assert not np.array_equal(jax.tree.leaves(model.params)[0], jax.tree.leaves(earlier.params)[0])
   with pytest.raises(FileNotFoundError, match="No checkpoint at step 350 in"):
     csvae_jax.load(workdir, step=350)  # between the kept steps
