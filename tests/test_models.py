@@ -90,7 +90,7 @@ def _init_and_apply(spec, rng, x, y, compiled_init=True):
 
 
 @pytest.mark.parametrize("kind", models.KINDS)
-@pytest.mark.parametrize("x_shape", [(64, 64, 3), (48, 48, 1), (20, 28, 1)])
+@pytest.mark.parametrize("x_shape", [(64, 64, 3), (48, 48, 1), (22, 30, 1)])
 def test_image_models_decode_to_the_input_shape(kind, x_shape):
   """Shapes by abstract evaluation (nothing compiled); values computed for the odd-sized faces."""
   spec = models.ModelSpec(kind=kind, x_shape=x_shape, num_labels=2, hidden=(),
@@ -98,7 +98,7 @@ def test_image_models_decode_to_the_input_shape(kind, x_shape):
   rng = jax.random.key(0)
   x = jax.random.uniform(rng, (2, *x_shape))
   y = jnp.array([[1.0, 0.0], [0.0, 1.0]])
-  computed = x_shape == (20, 28, 1)
+  computed = x_shape == (22, 30, 1)  # not a multiple of 4: decoded larger, then cropped
   run = functools.partial(_init_and_apply, spec)
   params, out = (run(rng, x, y) if computed
                  else jax.eval_shape(functools.partial(run, compiled_init=False), rng, x, y))
