@@ -209,6 +209,11 @@ def test_w_grid_and_principal_points_lay_out_w_j(trained):
   sd = np.sqrt(np.linalg.eigvalsh(np.cov(w.T)).max())
   np.testing.assert_allclose(np.linalg.norm(points[[0, 2]] - w.mean(0), axis=1), 2 * sd,
                              rtol=1e-4)
+  # Two directions, 3 x 3 points, the second fastest: +-2 sd along the second at the first's mean.
+  both = switching.principal_points(model, 0, faces["x"], faces["y"])
+  second = np.sqrt(np.linalg.eigvalsh(np.cov(w.T)).min())
+  np.testing.assert_allclose(np.linalg.norm(both[[3, 5]] - w.mean(0), axis=1), 2 * second,
+                             rtol=1e-4)
 
 
 def _png_cells(path, rows, columns):
