@@ -485,6 +485,26 @@ def test_the_vaes_points_are_the_mean_z_of_each_observed_class():
   np.testing.assert_array_equal(given[0], y * y_mask)
 
 
+def test_style_coverage_counts_the_styles_each_subject_and_each_point_reach():
+  """3 points, 4 subjects without the attribute, 3 styles, read by a stub classifier: point 0
+  gives every subject style 0; point 1 gives subjects 0-1 style 1 (half of them: a majority by
+  the rule); point 2 gives subject 0 style 2 (a quarter); the other edits read absent."""
+  present_style = {(0, 0): 0, (0, 1): 0, (0, 2): 0, (0, 3): 0, (1, 0): 1, (1, 1): 1, (2, 0): 2}
+  def edit(x, y, j, on, points):  # an edit's pixel: 10 * point + subject
+    return np.stack([10 * p + x for p in range(len(points))])
+  def predict(x):
+    keys = [divmod(int(v), 10) for v in x.reshape(-1)]
+    return {"labels": np.array([[float(k in present_style)] for k in keys]),
+            "styles": np.array([[present_style.get(k, 0)] for k in keys])}
+  clf = types.SimpleNamespace(predict=predict, net=types.SimpleNamespace(num_styles=(3,)))
+  split = {"x": np.arange(4)[:, None], "y": np.zeros((4, 1), np.float32)}
+  out = tables.style_coverage(clf, split, 0, np.zeros((3, 2)), edit)
+  assert out["styles_per_subject"] == (3 + 2 + 1 + 1) / 4
+  assert out["styles_by_point"] == 2 and out["points"] == 3
+  assert out["present_share"] == 7 / 12
+  np.testing.assert_allclose(out["style_share"], [4 / 12, 2 / 12, 1 / 12])
+
+
 def _meta():
   return {"model": "CSVAE", "dataset": "procedural", "split": "validation", "seed": 3, "step": 40,
           "classifier": {"label_accuracy": 0.9876}}
