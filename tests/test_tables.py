@@ -228,6 +228,40 @@ def test_table1_scores_csvae_at_the_papers_point_then_at_its_default(trained):
     np.testing.assert_array_equal(on[0], points.w_present[j])
 
 
+def test_the_best_point_is_the_searched_point_whose_edits_switch(trained):
+  """An edit that switches faces (to the generator's true re-render) at one candidate point only
+  and leaves them unchanged elsewhere: that point is each row's best; switching off, the first
+  candidate is the mean w_j of the search faces without the attribute."""
+  _, dataset, clf, model, _ = trained
+  first = lambda split: {k: v[:64] for k, v in dataset.splits[split].items()}
+  test, search = first("test"), first("validation")
+  names = list(clf.label_names)
+  truth = {}  # (face, j, on) -> the face re-rendered with label j switched
+  for split in (test, search):
+    for j, name in enumerate(names):
+      for on in (False, True):
+        for x, t in zip(split["x"], dataset.traits.rerender_switched(split, name, on)):
+          truth[(x.tobytes(), j, on)] = t
+  searched = {}  # (j, on) -> the points of its search
+  def edit(x, y, j, on, point=None):
+    del y
+    if np.ndim(point) == 2:
+      searched.setdefault((j, on), np.asarray(point))
+    def at(p):
+      good = (j, on) in searched and p is not None and np.array_equal(p, searched[(j, on)][-1])
+      return np.stack([truth[(face.tobytes(), j, on)] for face in x]) if good else x
+    return np.stack([at(p) for p in point]) if np.ndim(point) == 2 else at(point)
+  table = tables.method1(clf, test, edit, model=model, search=search, max_search_examples=8)
+  for row in table["rows"]:
+    j, on = names.index(row["attribute"]), row["to"] == "present"
+    np.testing.assert_array_equal(row["best_point"], searched[(j, on)][-1])
+    assert row["accuracy_at_best"] > row["accuracy"] + 0.5  # the truth, against faces unchanged
+    if not on:
+      absent = search["y"][:, j] == 0
+      w = model.encode(search["x"][absent], search["y"][absent])["w_mu"].reshape(-1, 3, 2)
+      np.testing.assert_allclose(searched[(j, on)][0], w[:, j].mean(0), rtol=1e-5, atol=1e-6)
+
+
 def test_eval_writes_tables_with_a_stable_schema(trained):
   config, dataset, _, model, root = trained
   out = evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"))
