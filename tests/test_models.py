@@ -61,6 +61,22 @@ def test_decoder_returns_data_units():
   np.testing.assert_allclose(logvar, np.asarray(logvar0) + 2 * np.log([2.0, 4.0]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["encode", "classify"])
+def test_the_encoders_and_q_y_see_standardised_data(method):
+  """The encoders and q(y|x) of a model with standardisation read x = mean + std * u as a model
+  without reads u."""
+  base = dict(kind="csvae", x_shape=(2,), num_labels=1, infer_labels=True)
+  scaled = models.ModelSpec(**base, x_mean=(10.0, -5.0), x_std=(2.0, 4.0))
+  plain = models.ModelSpec(**base)
+  u, y = jnp.array([[0.3, -0.2], [1.5, 0.7]]), jnp.array([[1.0], [0.0]])
+  params = models.LatentModel(plain).init(jax.random.key(0), u, y,
+                                          models.draw_noise(plain, jax.random.key(1), 2))
+  run = lambda spec, x: models.LatentModel(spec).apply(
+      params, x, *([y] if method == "encode" else []), method=getattr(models.LatentModel, method))
+  chex.assert_trees_all_close(run(scaled, u * jnp.array([[2.0, 4.0]]) + jnp.array([[10.0, -5.0]])),
+                              run(plain, u), rtol=1e-5, atol=1e-6)
+
+
 def test_gaussian_fixed_decodes_with_the_configured_std_in_data_units():
   """likelihood "gaussian_fixed": the decoder's sd is x_fixed_std in standardised units, so
   x_fixed_std * x_std in the data's."""
