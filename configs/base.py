@@ -51,6 +51,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.w_prior_centred = False  # mu_w, logvar_w = p(w|y)'s + the encoder's offsets.
   config.model.compute_dtype = "float32"  # or "bfloat16" on GPU/TPU: f32 params and losses.
   config.model.infer_labels = False  # q(y|x) and the bound over missing labels (Kingma's M2)
+  # With infer_labels, the labels the adversary learns from: "observed" only, or "inferred" (the
+  # observed, and q(y|x)'s likeliest values of the missing ones).
+  config.model.adversary_labels = "observed"
 
   config.loss = ml_collections.ConfigDict()  # Weights of the encoder/decoder objective.
   config.loss.beta_x = 5.0   # -log p(x | w, z)

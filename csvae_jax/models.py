@@ -19,6 +19,7 @@ KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info"
               "csvae": "CSVAE"}  # as the paper writes them
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "bernoulli")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+ADVERSARY_LABELS = ("observed", "inferred")  # what the adversary learns from, labels missing
 # The semi-supervised step decodes each example once per value of its k independent labels (2^k).
 MAX_ENUMERATED_LABELS = 8
 
@@ -50,6 +51,8 @@ class ModelSpec:
   compute_dtype: str = "float32"  # layers' compute dtype; params, outputs and losses stay float32
   infer_labels: bool = False      # q(y|x) for missing labels: the semi-supervised objective
   exclusive_labels: bool = False  # one label per example (TFD): q(y|x) a softmax, not k sigmoids
+  adversary_labels: str = "observed"  # with infer_labels: N on the observed labels, or "inferred"
+                                      # (also q(y|x)'s likeliest values of the missing ones)
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -69,6 +72,11 @@ class ModelSpec:
       raise ValueError(f"x_shape {self.x_shape} is neither a vector (D,) nor an image (H, W, C).")
     if self.infer_labels and not self.takes_y:
       raise ValueError("A VAE takes no labels: config.model.infer_labels needs another kind.")
+    if self.adversary_labels not in ADVERSARY_LABELS or (
+        self.adversary_labels == "inferred" and not self.infer_labels):
+      raise ValueError(f"config.model.adversary_labels={self.adversary_labels!r}: valid are "
+                       f"{', '.join(ADVERSARY_LABELS)}, and 'inferred' needs "
+                       "config.model.infer_labels=True.")
     if self.infer_labels and not self.exclusive_labels and self.num_labels > MAX_ENUMERATED_LABELS:
       raise ValueError(f"config.model.infer_labels sums the bound over the 2^k values of k labels; "
                        f"k={self.num_labels} is more than {MAX_ENUMERATED_LABELS}: train on fewer "

@@ -64,7 +64,8 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
     state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise`.
     spec: the model's spec (static); its kind must have an adversary.
     y_mask: [B, k], 1 = observed, for a model that infers labels: N counts the observed labels
-      only (q(y|x)'s guesses would teach the adversary its errors).
+      only, or with `spec.adversary_labels` "inferred" every label, q(y|x)'s likeliest value
+      standing for each missing one.
 
   Returns:
     (state with the adversary updated, {"n", "adv_acc"} on the batch before the update).
@@ -74,6 +75,11 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
   z = jax.lax.stop_gradient(models.reparametrize(post["z_mu"], post["z_logvar"], noise["z"]))
   adversary = state.adversary
   mask = y_mask if spec.infer_labels else None
+  if mask is not None and spec.adversary_labels == "inferred":
+    logits = model.apply({"params": state.vae.params}, x, method=models.LatentModel.classify)
+    likeliest = (jax.nn.one_hot(jnp.argmax(logits, -1), spec.num_labels)
+                 if spec.exclusive_labels else (logits > 0).astype(jnp.float32))
+    y, mask = mask * y + (1.0 - mask) * likeliest, None
   def n_loss(params):
     return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y, mask)
   grads, metrics = jax.grad(n_loss, has_aux=True)(adversary.params)

@@ -369,6 +369,34 @@ def test_the_adversary_learns_from_the_observed_examples_alone(config):
     np.testing.assert_allclose(a - before, b - before, rtol=1e-4, atol=1e-7)
 
 
+def test_an_adversary_of_inferred_labels_learns_q_s_likeliest_for_the_missing_ones(config):
+  """adversary_labels="inferred": a batch whose second half has its labels hidden moves the
+  adversary as the whole batch does with q(y|x)'s likeliest labels in their place, all observed
+  (and otherwise than "observed" does); the setting needs a model that infers labels."""
+  config.model.adversary_labels = "inferred"
+  spec, state = _state(config, "csvae", True)
+  x = jax.random.normal(jax.random.key(1), (16, 3))
+  y = (jax.random.uniform(jax.random.key(2), (16, 2)) < 0.5).astype(jnp.float32)
+  y_mask = jnp.concatenate([jnp.ones((8, 2)), jnp.zeros((8, 2))])
+  noise = models.draw_noise(spec, jax.random.key(3), 16)
+  logits = models.LatentModel(spec).apply({"params": state.vae.params}, x,
+                                          method=models.LatentModel.classify)
+  filled = jnp.where(y_mask > 0, y, (logits > 0).astype(jnp.float32))
+  assert filled[8:].any()  # q's guesses are not the zeros held for the hidden labels
+  copy = lambda tree: jax.tree.map(jnp.copy, tree)
+  def step(spec, y, y_mask):
+    after, _ = jax.jit(functools.partial(steps.adversary_step, spec=spec))(
+        copy(state), x, y, noise, y_mask=y_mask)
+    return jax.tree.leaves(after.adversary.params)
+  inferred, full = step(spec, y * y_mask, y_mask), step(spec, filled, jnp.ones_like(y))
+  observed = step(dataclasses.replace(spec, adversary_labels="observed"), y * y_mask, y_mask)
+  for a, b, c, before in zip(inferred, full, observed, jax.tree.leaves(state.adversary.params)):
+    np.testing.assert_allclose(a - before, b - before, rtol=1e-4, atol=1e-7)
+  assert any(not np.allclose(a, c) for a, c in zip(inferred, observed))
+  with pytest.raises(ValueError, match="needs config.model.infer_labels=True"):
+    dataclasses.replace(spec, infer_labels=False)
+
+
 def test_a_chunk_weighs_the_ratios_over_observed_labels_by_their_count(config):
   """Two steps in one dispatch, the second without an observed label: the chunk's accuracies and
   its means over observed labels (N, q's cross-entropy) are the first step's (a plain mean over
