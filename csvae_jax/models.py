@@ -116,6 +116,14 @@ class ModelSpec:
     return self.kind != "vae"
 
 
+def likeliest_labels(spec: ModelSpec, logits: jax.Array) -> jax.Array:
+  """q(y|x)'s labels: logits [B, k] -> float32 [B, k] in {0, 1}, each label's likelier value (the
+  likeliest class, one-hot, for exclusive labels)."""
+  if spec.exclusive_labels:
+    return jax.nn.one_hot(jnp.argmax(logits, -1), spec.num_labels, dtype=jnp.float32)
+  return (logits > 0).astype(jnp.float32)
+
+
 @flax.struct.dataclass
 class ModelOutput:
   """Distribution parameters and reparametrised samples of one forward pass."""

@@ -76,9 +76,8 @@ def adversary_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array
   adversary = state.adversary
   mask = y_mask if spec.infer_labels else None
   if mask is not None and spec.adversary_labels == "inferred":
-    logits = model.apply({"params": state.vae.params}, x, method=models.LatentModel.classify)
-    likeliest = (jax.nn.one_hot(jnp.argmax(logits, -1), spec.num_labels)
-                 if spec.exclusive_labels else (logits > 0).astype(jnp.float32))
+    likeliest = models.likeliest_labels(spec, model.apply(
+        {"params": state.vae.params}, x, method=models.LatentModel.classify))
     y, mask = mask * y + (1.0 - mask) * likeliest, None
   def n_loss(params):
     return losses.adversary_loss(adversary.apply_fn({"params": params}, z), y, mask)

@@ -38,6 +38,12 @@ def _classify(spec, params, x):
 
 
 @functools.partial(jax.jit, static_argnames="spec")
+def _infer_labels(spec, params, x):
+  return models.likeliest_labels(spec, models.LatentModel(spec).apply(
+      {"params": params}, x, method=models.LatentModel.classify))
+
+
+@functools.partial(jax.jit, static_argnames="spec")
 def _adversary(spec, params, z):
   net = models.Adversary(spec.adversary_hidden, spec.num_labels, jnp.dtype(spec.compute_dtype))
   return jax.nn.sigmoid(net.apply({"params": params}, z))
@@ -117,18 +123,19 @@ class TrainedModel:
   def label_probabilities(self, x: np.ndarray) -> np.ndarray:
     """q(y | x) of a model that infers labels: x [B, *x_shape] (or one example) -> [B, k]
     (each label's probability, or the classes' for exclusive labels)."""
-    if not self.spec.infer_labels:
-      raise ValueError(f"This {self.spec.display_name} has no q(y|x): give the labels, or train "
-                       "with config.model.infer_labels=True.")
+    self._check_infers_labels()
     return _batched(functools.partial(_classify, self.spec, self.params), self._data(x))
 
   def infer_labels(self, x: np.ndarray) -> np.ndarray:
     """The labels q(y|x) gives x: float32 [B, k] in {0, 1} (the likeliest class, one-hot, for
     exclusive labels)."""
-    probs = self.label_probabilities(x)
-    if self.spec.exclusive_labels:
-      return np.eye(self.spec.num_labels, dtype=np.float32)[probs.argmax(1)]
-    return (probs > 0.5).astype(np.float32)
+    self._check_infers_labels()
+    return _batched(functools.partial(_infer_labels, self.spec, self.params), self._data(x))
+
+  def _check_infers_labels(self) -> None:
+    if not self.spec.infer_labels:
+      raise ValueError(f"This {self.spec.display_name} has no q(y|x): give the labels, or train "
+                       "with config.model.infer_labels=True.")
 
   def predict_labels_from_z(self, z: np.ndarray) -> np.ndarray:
     """The adversary's probabilities q(y_i = 1 | z): z [B, Dz] -> [B, k]."""

@@ -122,7 +122,8 @@ def main(argv):
     out["figures"]["q(y|x) accuracy"] = {"higher_is_better": True, "digits": 3}
     seeds = sorted({seed for runs in results.values() for seed in runs})
     note = (f"Label fraction {fraction:g}: {base.data.name}, data seed {base.data.seed}, test "
-            f"split; every finished run in {os.path.join(root, folder.name)} (seeds {', '.join(map(str, seeds))}); "
+            f"split; every finished run in {os.path.join(root, folder.name)} (seeds "
+            f"{', '.join(map(str, seeds))}); "
             f"{base.train.num_steps} steps of batch {base.train.batch_size}; mean ± sample sd "
             "over seeds.")
     text = summary.markdown(out, NAMES, note, reference="semi_csvae")
