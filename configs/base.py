@@ -63,6 +63,10 @@ def get_config() -> ml_collections.ConfigDict:
   # With config.model.infer_labels: the weight of q(y|x)'s cross-entropy on observed labels, per
   # example (Kingma et al. 2014's alpha = 0.1 N for an objective summed over N examples).
   config.loss.alpha = 0.1
+  # With config.model.infer_labels: the examples with a missing label enter the bound weighted
+  # min(1, step / unlabelled_ramp_steps), while q(y|x) learns from the observed ones (0: weight 1
+  # from the first step, Kingma's objective).
+  config.loss.unlabelled_ramp_steps = 0
 
   config.optim = ml_collections.ConfigDict()
   for player in ("vae", "adversary"):

@@ -171,7 +171,8 @@ def observed_cross_entropy(logits: jax.Array, y: jax.Array, y_mask: jax.Array,
 def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha: float,
                          terms: dict[str, jax.Array], combo_terms: dict[str, jax.Array],
                          combos: jax.Array, y_logits: jax.Array, y: jax.Array,
-                         y_mask: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+                         y_mask: jax.Array, unlabelled_weight: jax.Array | float = 1.0
+                         ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The objective with missing labels (Kingma et al. 2014's M2 bound, for every kind that takes
   y), averaged over the batch:
 
@@ -180,10 +181,12 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
 
   L is the beta-weighted bound of `vae_loss`, the sum running over the label combinations that
   agree with the observed labels (exact enumeration: 2^k of them, or k for exclusive labels); CE
-  is -log q(y_observed | x), averaged over the examples with an observed label. The beta_h term
-  (`ADVERSARIAL_TERMS`) takes q's weights as constants: it trains the encoder, not q(y|x). With
-  every label observed the terms and the bound ("bound", and each term) are `vae_loss`'s, bit for
-  bit.
+  is -log q(y_observed | x), averaged over the examples with an observed label. An example with a
+  missing label enters the batch mean weighted by `unlabelled_weight` (its bound and its entropy;
+  1: Kingma's objective; less while q(y|x) is still learning, `config.loss.unlabelled_ramp_steps`).
+  The beta_h term (`ADVERSARIAL_TERMS`) takes q's weights as constants: it trains the encoder, not
+  q(y|x). With every label observed the terms and the bound ("bound", and each term) are
+  `vae_loss`'s, bit for bit.
 
   Args:
     spec, betas: as `vae_loss`. alpha: the classification weight.
@@ -191,6 +194,7 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
     combo_terms: `example_terms` at each combination, each [B, C].
     combos: [C, k] `label_combinations`. y_logits: [B, k] q(y|x).
     y: [B, k] labels, missing ones 0. y_mask: [B, k], 1 observed.
+    unlabelled_weight: scalar in [0, 1], the weight of the examples with a missing label.
 
   Returns:
     (scalar loss, {each term's batch mean, "bound", "label_entropy", "label_ce", "label_acc"}).
@@ -198,17 +202,20 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
   exclusive = spec.exclusive_labels
   weights = jax.vmap(lambda *a: combination_weights(*a, combos, exclusive))(y_logits, y, y_mask)
   full = jnp.all(y_mask > 0.5, axis=-1)
-  metrics = {name: jnp.mean(jnp.where(full, value, jnp.sum(weights * combo_terms[name], axis=-1)))
+  weights_missing = unlabelled_weight * weights  # [B, C]
+  metrics = {name: jnp.mean(jnp.where(full, value, jnp.sum(weights_missing * combo_terms[name],
+                                                           axis=-1)))
              for name, value in terms.items()}
   bound = _weighted_sum(betas, metrics)
   # The adversarial terms regularise the encoder and are no part of the bound: q(y|x) must not
   # learn from them (CondVAE-info's would push it towards the labels r(y|z) finds least likely).
   # A term of value 0 whose gradient through q's weights cancels theirs (the metrics above, hence
   # the supervised objective's bits when every label is observed, untouched).
-  moving = weights - jax.lax.stop_gradient(weights)  # 0, with the weights' gradient
+  moving = weights_missing - jax.lax.stop_gradient(weights_missing)  # 0, with their gradient
   cancel = sum(betas["beta_h"] * jnp.mean(jnp.where(full, 0.0, jnp.sum(
       moving * combo_terms[name], axis=-1))) for name in ADVERSARIAL_TERMS if name in terms)
-  entropy = jax.vmap(lambda *a: missing_entropy(*a, exclusive))(y_logits, y_mask)
+  entropy = unlabelled_weight * jax.vmap(lambda *a: missing_entropy(*a, exclusive))(y_logits,
+                                                                                    y_mask)
   ce = jax.vmap(lambda *a: observed_cross_entropy(*a, exclusive))(y_logits, y, y_mask)
   if exclusive:
     observed = 1.0 - _missing_example(y_mask).astype(jnp.float32)  # [B]

@@ -97,8 +97,9 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
   Args:
     state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise` (the
       reparametrisation noise). spec: the model's spec (static). betas: loss weights (static;
-      "alpha" weighs q(y|x)'s classification loss). y_mask: [B, k], 1 = observed (models that
-      infer labels; None: all observed).
+      "alpha" weighs q(y|x)'s classification loss, the examples with a missing label enter the
+      bound weighted min(1, step / "unlabelled_ramp_steps"), 1 where that is 0). y_mask: [B, k],
+      1 = observed (models that infer labels; None: all observed).
 
   Returns:
     (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]
@@ -107,6 +108,8 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
   """
   model = models.LatentModel(spec)
   adversary = state.adversary
+  ramp = betas["unlabelled_ramp_steps"] if spec.infer_labels else 0
+  unlabelled_weight = jnp.minimum(1.0, state.step / ramp) if ramp else 1.0
 
   def adversary_logits(z):
     return adversary.apply_fn({"params": adversary.params}, z) if adversary else None
@@ -134,7 +137,7 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
     loss, terms = losses.semi_supervised_loss(
         spec, betas, betas["alpha"], losses.example_terms(spec, out, x, y, adversary_logits(out.z)),
         {k: v.reshape(batch, count) for k, v in combo_terms.items()}, combos, out.y_logits, y,
-        jnp.ones_like(y) if y_mask is None else y_mask)
+        jnp.ones_like(y) if y_mask is None else y_mask, unlabelled_weight)
     return loss, (terms, out)
 
   (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)

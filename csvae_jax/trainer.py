@@ -35,11 +35,15 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   if t.num_steps <= 0 or t.batch_size <= 0:
     raise ValueError(f"config.train.num_steps ({t.num_steps}) and batch_size ({t.batch_size}) "
                      "must be positive.")
+  ramp = config.loss.unlabelled_ramp_steps
+  if ramp < 0 or (ramp and not config.model.infer_labels):
+    raise ValueError(f"config.loss.unlabelled_ramp_steps={ramp}: a number of steps >= 0, and "
+                     "more than 0 only with config.model.infer_labels=True.")
 
 
 def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
   return {name: float(config.loss[name])
-          for name in ("beta_x", "beta_z", "beta_w", "beta_h", "alpha")}
+          for name in ("beta_x", "beta_z", "beta_w", "beta_h", "alpha", "unlabelled_ramp_steps")}
 
 
 def make_train_chunk(spec, betas):

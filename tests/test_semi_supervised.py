@@ -20,7 +20,8 @@ from csvae_jax import switching
 from csvae_jax import train_state as train_state_lib
 from csvae_jax import trainer
 
-BETAS = {"beta_x": 2.0, "beta_z": 0.7, "beta_w": 1.3, "beta_h": 5.0, "alpha": 0.4}
+BETAS = {"beta_x": 2.0, "beta_z": 0.7, "beta_w": 1.3, "beta_h": 5.0, "alpha": 0.4,
+         "unlabelled_ramp_steps": 0}
 
 
 def _state(config, kind, infer_labels, num_labels=2, exclusive=False):
@@ -65,8 +66,9 @@ def _numpy_terms(spec, out, x, y, adversary_logits):
   return total
 
 
-def _numpy_objective(spec, state, x, y, y_mask, noise):
-  """The semi-supervised objective, enumerating every label combination in numpy."""
+def _numpy_objective(spec, state, x, y, y_mask, noise, unlabelled_weight=1.0):
+  """The semi-supervised objective, enumerating every label combination in numpy; the examples
+  with a missing label weighted by `unlabelled_weight`."""
   model = models.LatentModel(spec)
   params = {"params": state.vae.params}
   def bound(labels):  # L(x, labels) of every example, labels [B, k]
@@ -86,8 +88,8 @@ def _numpy_objective(spec, state, x, y, y_mask, noise):
     if spec.exclusive_labels:
       q = np.exp(logits[b] - np.logaddexp.reduce(logits[b]))
       if missing.any():
-        losses.append(np.sum(q * bounds[b]))
-        entropies.append(-np.sum(q * np.log(q)))
+        losses.append(unlabelled_weight * np.sum(q * bounds[b]))
+        entropies.append(-unlabelled_weight * np.sum(q * np.log(q)))
         ces.append(0.0)
       else:
         losses.append(bounds[b, int(np.argmax(y[b]))])
@@ -100,8 +102,9 @@ def _numpy_objective(spec, state, x, y, y_mask, noise):
     for c, combo in enumerate(combos):
       if np.all(combo[~missing] == y[b][~missing]):
         total += np.prod(np.where(combo[missing] == 1, q[missing], 1 - q[missing])) * bounds[b, c]
-    losses.append(total)
-    entropies.append(-np.sum((q * np.log(q) + (1 - q) * np.log(1 - q))[missing]))
+    weight = unlabelled_weight if missing.any() else 1.0
+    losses.append(weight * total)
+    entropies.append(-weight * np.sum((q * np.log(q) + (1 - q) * np.log(1 - q))[missing]))
     p_true = np.where(y[b] == 1, q, 1 - q)
     ces.append(-np.sum(np.log(p_true)[~missing]))
     labelled.append((~missing).any())
@@ -109,12 +112,15 @@ def _numpy_objective(spec, state, x, y, y_mask, noise):
           + BETAS["alpha"] * np.sum(ces) / max(np.sum(labelled), 1))
 
 
-@pytest.mark.parametrize("kind,exclusive", [("condvae", False), ("condvae_info", False),
-                                            ("csvae", False), ("csvae", True)])
-def test_masked_objective_matches_numpy(config, kind, exclusive):
-  """A batch of every case: all labels observed, some missing, all missing."""
+@pytest.mark.parametrize("kind,exclusive,step,ramp,weight", [
+    ("condvae", False, 0, 0, 1.0), ("condvae_info", False, 300, 120, 1.0),
+    ("csvae", False, 30, 120, 0.25), ("csvae", True, 0, 0, 1.0)])
+def test_masked_objective_matches_numpy(config, kind, exclusive, step, ramp, weight):
+  """A batch of every case: all labels observed, some missing, all missing; at `step` of a ramp
+  of the unlabelled examples over `ramp` steps (their `weight`)."""
   num_labels = 3 if exclusive else 2
   spec, state = _state(config, kind, True, num_labels, exclusive)
+  state = state.replace(vae=state.vae.replace(step=jnp.asarray(step, state.vae.step.dtype)))
   x = jax.random.normal(jax.random.key(1), (6, 3))
   if exclusive:
     y = jnp.eye(3)[jnp.array([0, 1, 2, 0, 1, 2])]
@@ -124,9 +130,10 @@ def test_masked_objective_matches_numpy(config, kind, exclusive):
     y_mask = jnp.array([[1, 1], [1, 1], [1, 0], [0, 1], [0, 0], [0, 0]], jnp.float32)
   y = y * y_mask  # as `steps.prepare_batch` hands them over
   noise = models.draw_noise(spec, jax.random.key(2), 6)
-  _, metrics = jax.jit(functools.partial(steps.vae_step, spec=spec, betas=BETAS))(
+  betas = dict(BETAS, unlabelled_ramp_steps=ramp)
+  _, metrics = jax.jit(functools.partial(steps.vae_step, spec=spec, betas=betas))(
       state, x, y, noise, y_mask=y_mask)
-  expected = _numpy_objective(spec, state, x, y, y_mask, noise)
+  expected = _numpy_objective(spec, state, x, y, y_mask, noise, weight)
   np.testing.assert_allclose(float(metrics["loss"]), expected, rtol=1e-5)
 
 
@@ -322,16 +329,17 @@ def test_combinations_weighted_by_q_of_the_missing_labels_and_only_observed_ones
 def test_q_learns_from_the_bound_and_not_from_the_adversarial_term(config):
   """One missing label, q(y=1|x) = 1/2 (where the entropy's gradient is 0): the reconstruction
   term, 1 at y' = 0 and 3 at y' = 1, moves q's logit by beta_x * (3 - 1) * q (1 - q); CondVAE-info's
-  -CE(r(y|z), y'), however unequal over y', does not move it."""
+  -CE(r(y|z), y'), however unequal over y', does not move it. The example weighs 1/2 (early in a
+  ramp of the unlabelled examples): so does the reconstruction's pull."""
   spec, _ = _state(config, "condvae_info", True, num_labels=1)
   def grad(term, values, betas):
     def loss(logits):
       return losses.semi_supervised_loss(
           spec, {**dict.fromkeys(("beta_x", "beta_z", "beta_w", "beta_h"), 0.0), **betas}, 0.0,
           {term: jnp.zeros(1)}, {term: jnp.array([values])}, losses.label_combinations(1, False),
-          logits, jnp.zeros((1, 1)), jnp.zeros((1, 1)))[0]
+          logits, jnp.zeros((1, 1)), jnp.zeros((1, 1)), 0.5)[0]
     return float(jax.grad(loss)(jnp.zeros((1, 1)))[0, 0])
-  np.testing.assert_allclose(grad("recon", [1.0, 3.0], {"beta_x": 2.0}), 2.0 * 2.0 * 0.25)
+  np.testing.assert_allclose(grad("recon", [1.0, 3.0], {"beta_x": 2.0}), 0.5 * 2.0 * 2.0 * 0.25)
   assert grad("neg_adv_ce", [-0.1, -2.0], {"beta_h": 5.0}) == 0.0
 
 

@@ -129,6 +129,15 @@ def test_batch_and_dispatch_sizes_are_validated(config, tmp_path):
     trainer.train_and_evaluate(config, str(tmp_path))
 
 
+@pytest.mark.parametrize("infer_labels,ramp", [(False, 100), (True, -1)])
+def test_a_ramp_of_unlabelled_examples_needs_inferred_labels_and_steps(config, tmp_path,
+                                                                      infer_labels, ramp):
+  config.model.infer_labels, config.loss.unlabelled_ramp_steps = infer_labels, ramp
+  with pytest.raises(ValueError, match=f"unlabelled_ramp_steps={ramp}: a number of steps >= 0"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
 @pytest.mark.parametrize("name", ["procedural", "celeba_glasses", "celeba_facial_hair",
                                   "celeba_glasses_facial_hair", "tfd"])
 def test_image_configs_lay_out_work_for_their_target(name):
