@@ -56,9 +56,13 @@ flags.DEFINE_string("reference", "", "Optional scripts/compare.py workdir of the
                     "CSVAE and CondVAE runs are the figure's fraction 1.0.")
 flags.mark_flags_as_required(["config", "workdir"])
 
+# The settings of the semi-supervised objective (--config.model.adversary_labels,
+# --config.loss.unlabelled_ramp_steps; alpha) apply to the semi-supervised methods; the others,
+# whose every training example is labelled, run without them.
+SUPERVISED = {"model.adversary_labels": "observed", "loss.unlabelled_ramp_steps": 0}
 METHODS = {
-    "labelled_only": ("csvae", {"data.unlabelled": "drop"}),
-    "pseudo_labels": ("csvae", {"data.unlabelled": "pseudo"}),
+    "labelled_only": ("csvae", {"data.unlabelled": "drop", **SUPERVISED}),
+    "pseudo_labels": ("csvae", {"data.unlabelled": "pseudo", **SUPERVISED}),
     "semi_csvae": ("csvae", {"data.unlabelled": "missing", "model.infer_labels": True}),
     "semi_condvae": ("condvae", {"data.unlabelled": "missing", "model.infer_labels": True}),
 }
