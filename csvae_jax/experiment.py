@@ -1,6 +1,7 @@
 """One run of a comparison: train (or resume) a config in a workdir, then its tables on a split.
 
-Shared by `scripts/compare.py` (kinds on seeds) and `scripts/screen.py` (settings per kind).
+Shared by `scripts/compare.py` (kinds on seeds), `scripts/screen.py` (settings per kind) and
+`scripts/label_fractions.py` (ways to train on a share of labelled examples).
 """
 
 import copy
@@ -17,6 +18,30 @@ from csvae_jax import paths
 from csvae_jax import trainer
 
 TABLES = ("table1", "table2", "styles")
+
+# The settings of the semi-supervised objective (model.adversary_labels,
+# loss.unlabelled_ramp_steps) apply to the semi-supervised methods; the others, whose every
+# training example is labelled, run without them.
+_SUPERVISED = {"model.adversary_labels": "observed", "loss.unlabelled_ramp_steps": 0}
+# The label-fraction methods: name -> (model kind, overrides).
+LABEL_FRACTION_METHODS = {
+    "labelled_only": ("csvae", {"data.unlabelled": "drop", **_SUPERVISED}),
+    "pseudo_labels": ("csvae", {"data.unlabelled": "pseudo", **_SUPERVISED}),
+    "semi_csvae": ("csvae", {"data.unlabelled": "missing", "model.infer_labels": True}),
+    "semi_condvae": ("condvae", {"data.unlabelled": "missing", "model.infer_labels": True}),
+}
+
+
+def label_fraction_config(base: ml_collections.ConfigDict, method: str, fraction: float,
+                          seed: int, settings: dict[str, dict[str, Any]]
+                          ) -> ml_collections.ConfigDict:
+  """The config of one label-fraction run: `base` with the kind's own `settings` ({kind:
+  {"group.field": value}}, scripts/screen.py's best_settings.json), the model seed and the
+  labelled examples' seed `seed`, and the method's overrides (LABEL_FRACTION_METHODS)."""
+  kind, overrides = LABEL_FRACTION_METHODS[method]
+  return with_overrides(base, {
+      **settings.get(kind, {}), "seed": seed, "model.kind": kind,
+      "data.label_fraction": fraction, "data.label_seed": seed, **overrides})
 
 
 def with_overrides(config: ml_collections.ConfigDict,

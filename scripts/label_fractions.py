@@ -56,16 +56,7 @@ flags.DEFINE_string("reference", "", "Optional scripts/compare.py workdir of the
                     "CSVAE and CondVAE runs are the figure's fraction 1.0.")
 flags.mark_flags_as_required(["config", "workdir"])
 
-# The settings of the semi-supervised objective (--config.model.adversary_labels,
-# --config.loss.unlabelled_ramp_steps; alpha) apply to the semi-supervised methods; the others,
-# whose every training example is labelled, run without them.
-SUPERVISED = {"model.adversary_labels": "observed", "loss.unlabelled_ramp_steps": 0}
-METHODS = {
-    "labelled_only": ("csvae", {"data.unlabelled": "drop", **SUPERVISED}),
-    "pseudo_labels": ("csvae", {"data.unlabelled": "pseudo", **SUPERVISED}),
-    "semi_csvae": ("csvae", {"data.unlabelled": "missing", "model.infer_labels": True}),
-    "semi_condvae": ("condvae", {"data.unlabelled": "missing", "model.infer_labels": True}),
-}
+METHODS = experiment.LABEL_FRACTION_METHODS
 NAMES = {"labelled_only": "CSVAE, labelled only", "pseudo_labels": "CSVAE, pseudo-labels",
          "semi_csvae": "semi-supervised CSVAE", "semi_condvae": "semi-supervised CondVAE (M2)"}
 # At fraction 1.0 (every label observed) the reference's CSVAE stands for the CSVAE methods.
@@ -96,14 +87,15 @@ def main(argv):
   f = flags.FLAGS
   base, root = f.config, f.workdir
   settings = json.loads(paths.resolve(f.settings).read_text()) if f.settings else {}
+  unknown = sorted(set(f.methods) - set(METHODS))
+  if unknown:
+    raise app.UsageError(f"--methods: unknown {', '.join(unknown)}; choose from "
+                         f"{', '.join(METHODS)}.")
   paths.check_workdir(root)
   for fraction, seeds in sorted(_parse_runs(f.runs).items(), reverse=True):
     for seed in seeds:
       for method in f.methods:
-        kind, overrides = METHODS[method]
-        config = experiment.with_overrides(base, {
-            **settings.get(kind, {}), "seed": seed, "model.kind": kind,
-            "data.label_fraction": fraction, "data.label_seed": seed, **overrides})
+        config = experiment.label_fraction_config(base, method, fraction, seed, settings)
         workdir = os.path.join(root, f"F{fraction:g}", method, f"seed{seed}")
         classifier = os.path.join(root, "classifier")
         experiment.train_and_tables(config, workdir, classifier, "validation")

@@ -242,6 +242,28 @@ def test_overrides_set_fields_of_a_copy_and_refuse_unknown_ones():
       experiment.with_overrides(base, {key: 1})
 
 
+def test_label_fraction_runs_take_the_semi_supervised_settings_only_where_labels_are_missing():
+  """Each method's config: the kind's own settings, the seed for the model and the labelled
+  examples, the fraction, the method's data and model; the semi-supervised objective's settings
+  given on the command line reach the semi-supervised methods and no other."""
+  base = experiment.with_overrides(tiny_images.get_config(), {
+      "model.adversary_labels": "inferred", "loss.unlabelled_ramp_steps": 100})
+  settings = {"csvae": {"optim.vae.learning_rate": 0.004}, "condvae": {"model.z_dim": 3}}
+  expected = {"labelled_only": ("csvae", "drop", False, "observed", 0),
+              "pseudo_labels": ("csvae", "pseudo", False, "observed", 0),
+              "semi_csvae": ("csvae", "missing", True, "inferred", 100),
+              "semi_condvae": ("condvae", "missing", True, "inferred", 100)}
+  for method, want in expected.items():
+    c = experiment.label_fraction_config(base, method, 0.1, 11, settings)
+    assert (c.model.kind, c.data.unlabelled, c.model.infer_labels, c.model.adversary_labels,
+            c.loss.unlabelled_ramp_steps) == want, method
+    assert (c.seed, c.data.label_seed, c.data.label_fraction) == (11, 11, 0.1)
+    assert c.optim.vae.learning_rate == (0.004 if want[0] == "csvae"
+                                         else base.optim.vae.learning_rate)
+    assert c.model.z_dim == (3 if want[0] == "condvae" else base.model.z_dim)
+  assert base.model.adversary_labels == "inferred" and base.data.label_fraction == 1.0
+
+
 def test_a_comparison_collects_the_runs_whose_tables_are_of_its_last_step(tmp_path):
   """ROOT/KIND/seedS/eval: tables of the split at the last step count; stale ones, other splits
   and files beside the kinds do not."""
