@@ -54,6 +54,10 @@ def get_config() -> ml_collections.ConfigDict:
   # With infer_labels, the labels the adversary learns from: "observed" only, or "inferred" (the
   # observed, and q(y|x)'s likeliest values of the missing ones).
   config.model.adversary_labels = "observed"
+  # With infer_labels, the bound of an example with missing labels: "expectation" over q(y|x)
+  # (Kingma's M2: one decoder pass per label combination, 2^k), or "likeliest" (at q(y|x)'s
+  # likeliest labels: one pass; q(y|x) learns from the observed labels alone).
+  config.model.missing_labels = "expectation"
 
   config.loss = ml_collections.ConfigDict()  # Weights of the encoder/decoder objective.
   config.loss.beta_x = 5.0   # -log p(x | w, z)

@@ -216,6 +216,49 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
       moving * combo_terms[name], axis=-1))) for name in ADVERSARIAL_TERMS if name in terms)
   entropy = unlabelled_weight * jax.vmap(lambda *a: missing_entropy(*a, exclusive))(y_logits,
                                                                                     y_mask)
+  label_ce, label_acc = _label_figures(exclusive, y_logits, y, y_mask)
+  loss = bound - jnp.mean(entropy) + alpha * label_ce - cancel
+  return loss, {**metrics, "bound": bound, "label_entropy": jnp.mean(entropy),
+                "label_ce": label_ce, "label_acc": label_acc}
+
+
+def likeliest_label_loss(spec: models.ModelSpec, betas: dict[str, float], alpha: float,
+                         terms: dict[str, jax.Array], y_logits: jax.Array, y: jax.Array,
+                         y_mask: jax.Array, unlabelled_weight: jax.Array | float = 1.0
+                         ) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """The objective with missing labels at q(y|x)'s likeliest values (`ModelSpec.missing_labels`
+  "likeliest"), averaged over the batch:
+
+    every example:  L(x, y_filled) + alpha * CE
+
+  y_filled holds the observed labels and `models.likeliest_labels` for the missing ones, a
+  constant: one decoder pass per example whatever k, and q(y|x) learns from CE alone (self-
+  training, where Kingma's expectation of `semi_supervised_loss` also teaches it through the
+  bound). An example with a missing label enters the batch mean weighted by `unlabelled_weight`.
+  With every label observed the terms and the bound are `vae_loss`'s, bit for bit.
+
+  Args:
+    spec, betas: as `vae_loss`. alpha: the classification weight.
+    terms: `example_terms` at y_filled, each [B]. y_logits: [B, k] q(y|x).
+    y: [B, k] labels, missing ones 0. y_mask: [B, k], 1 observed.
+    unlabelled_weight: scalar in [0, 1], the weight of the examples with a missing label.
+
+  Returns:
+    (scalar loss, {each term's batch mean, "bound", "label_ce", "label_acc"}).
+  """
+  full = jnp.all(y_mask > 0.5, axis=-1)
+  metrics = {name: jnp.mean(jnp.where(full, value, unlabelled_weight * value))
+             for name, value in terms.items()}
+  bound = _weighted_sum(betas, metrics)
+  label_ce, label_acc = _label_figures(spec.exclusive_labels, y_logits, y, y_mask)
+  return bound + alpha * label_ce, {**metrics, "bound": bound, "label_ce": label_ce,
+                                    "label_acc": label_acc}
+
+
+def _label_figures(exclusive: bool, y_logits: jax.Array, y: jax.Array, y_mask: jax.Array
+                   ) -> tuple[jax.Array, jax.Array]:
+  """q(y|x) on the observed labels: (CE averaged over the examples with an observed label, the
+  accuracy over the observed labels); y_logits, y, y_mask [B, k]."""
   ce = jax.vmap(lambda *a: observed_cross_entropy(*a, exclusive))(y_logits, y, y_mask)
   if exclusive:
     observed = 1.0 - _missing_example(y_mask).astype(jnp.float32)  # [B]
@@ -223,10 +266,7 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
   else:
     observed = jnp.any(y_mask > 0.5, axis=-1).astype(jnp.float32)
     label_acc = masked_mean((y_logits > 0) == (y > 0.5), y_mask)
-  label_ce = jnp.sum(ce) / jnp.maximum(jnp.sum(observed), 1.0)
-  loss = bound - jnp.mean(entropy) + alpha * label_ce - cancel
-  return loss, {**metrics, "bound": bound, "label_entropy": jnp.mean(entropy),
-                "label_ce": label_ce, "label_acc": label_acc}
+  return jnp.sum(ce) / jnp.maximum(jnp.sum(observed), 1.0), label_acc
 
 
 def adversary_loss(logits: jax.Array, y: jax.Array, y_mask: Optional[jax.Array] = None

@@ -20,7 +20,10 @@ KIND_NAMES = {"vae": "VAE", "condvae": "CondVAE", "condvae_info": "CondVAE-info"
 LIKELIHOODS = ("gaussian", "gaussian_fixed", "bernoulli")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 ADVERSARY_LABELS = ("observed", "inferred")  # what the adversary learns from, labels missing
-# The semi-supervised step decodes each example once per value of its k independent labels (2^k).
+# The bound of an example with missing labels: Kingma's expectation over q(y|x), or at q(y|x)'s
+# likeliest values (`losses.likeliest_label_loss`).
+MISSING_LABELS = ("expectation", "likeliest")
+# The expectation decodes each example once per value of its k independent labels (2^k).
 MAX_ENUMERATED_LABELS = 8
 
 
@@ -53,6 +56,8 @@ class ModelSpec:
   exclusive_labels: bool = False  # one label per example (TFD): q(y|x) a softmax, not k sigmoids
   adversary_labels: str = "observed"  # with infer_labels: N on the observed labels, or "inferred"
                                       # (also q(y|x)'s likeliest values of the missing ones)
+  missing_labels: str = "expectation"  # with infer_labels: the bound over q(y|x) (Kingma's M2),
+                                       # or "likeliest" (at q(y|x)'s likeliest labels)
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -77,10 +82,16 @@ class ModelSpec:
       raise ValueError(f"config.model.adversary_labels={self.adversary_labels!r}: valid are "
                        f"{', '.join(ADVERSARY_LABELS)}, and 'inferred' needs "
                        "config.model.infer_labels=True.")
-    if self.infer_labels and not self.exclusive_labels and self.num_labels > MAX_ENUMERATED_LABELS:
+    if self.missing_labels not in MISSING_LABELS or (
+        self.missing_labels == "likeliest" and not self.infer_labels):
+      raise ValueError(f"config.model.missing_labels={self.missing_labels!r}: valid are "
+                       f"{', '.join(MISSING_LABELS)}, and 'likeliest' needs "
+                       "config.model.infer_labels=True.")
+    if (self.infer_labels and self.missing_labels == "expectation" and not self.exclusive_labels
+        and self.num_labels > MAX_ENUMERATED_LABELS):
       raise ValueError(f"config.model.infer_labels sums the bound over the 2^k values of k labels; "
                        f"k={self.num_labels} is more than {MAX_ENUMERATED_LABELS}: train on fewer "
-                       "attributes.")
+                       "attributes, or set config.model.missing_labels=likeliest.")
 
   @property
   def is_image(self) -> bool:

@@ -90,7 +90,8 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
              y_mask: Optional[jax.Array] = None
              ) -> tuple[train_state_lib.TrainState, dict[str, jax.Array]]:
   """The encoder/decoder's half: one optax step on `losses.vae_loss` against the current adversary
-  (`losses.semi_supervised_loss` for a model that infers labels).
+  (`losses.semi_supervised_loss` for a model that infers labels, `losses.likeliest_label_loss`
+  where its `spec.missing_labels` is "likeliest").
 
   The adversary's params enter the objective as constants and are left untouched.
 
@@ -104,7 +105,8 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
   Returns:
     (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]
      [, "bound", "label_entropy", "label_ce", "label_acc"]}). recon_mse decodes at the given
-     labels, missing ones 0; the loss terms are q(y|x)'s expectations over the missing ones.
+     labels, missing ones 0 (q(y|x)'s likeliest with "likeliest", and no "label_entropy"); the
+     loss terms are q(y|x)'s expectations over the missing ones (their values at the likeliest).
   """
   model = models.LatentModel(spec)
   adversary = state.adversary
@@ -119,13 +121,23 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
       out = model.apply({"params": params}, x, y, noise)
       loss, terms = losses.vae_loss(spec, betas, out, x, y, adversary_logits(out.z))
       return loss, (terms, out)
-    # Every example once per label combination (its copies side by side, with the same noise),
-    # for the bound's expectation over q(y|x) of the missing labels. The encoders' trunks do not
-    # depend on y: their features are computed once, for the given labels and every combination.
+    # The encoders' trunks do not depend on y: their features are computed once.
     apply = functools.partial(model.apply, {"params": params})
     features = apply(x, method=models.LatentModel.features)
+    y_logits = apply(x, method=models.LatentModel.classify)
+    mask = jnp.ones_like(y) if y_mask is None else y_mask
+    if spec.missing_labels == "likeliest":  # one pass, at the observed and the likeliest labels
+      filled = mask * y + (1.0 - mask) * models.likeliest_labels(spec, y_logits)
+      out = apply(features, filled, noise, method=models.LatentModel.sample_from_features)
+      out = out.replace(y_logits=y_logits)
+      terms = losses.example_terms(spec, out, x, filled, adversary_logits(out.z))
+      loss, terms = losses.likeliest_label_loss(spec, betas, betas["alpha"], terms, y_logits, y,
+                                                mask, unlabelled_weight)
+      return loss, (terms, out)
+    # Every example at its given labels, and once per label combination (its copies side by
+    # side, with the same noise) for the bound's expectation over q(y|x) of the missing labels.
     out = apply(features, y, noise, method=models.LatentModel.sample_from_features)
-    out = out.replace(y_logits=apply(x, method=models.LatentModel.classify))
+    out = out.replace(y_logits=y_logits)
     combos = jnp.asarray(losses.label_combinations(spec.num_labels, spec.exclusive_labels))
     batch, count = x.shape[0], combos.shape[0]
     tile = lambda a: jnp.repeat(a, count, axis=0)
@@ -136,8 +148,8 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
                                        adversary_logits(out_combos.z))
     loss, terms = losses.semi_supervised_loss(
         spec, betas, betas["alpha"], losses.example_terms(spec, out, x, y, adversary_logits(out.z)),
-        {k: v.reshape(batch, count) for k, v in combo_terms.items()}, combos, out.y_logits, y,
-        jnp.ones_like(y) if y_mask is None else y_mask, unlabelled_weight)
+        {k: v.reshape(batch, count) for k, v in combo_terms.items()}, combos, y_logits, y, mask,
+        unlabelled_weight)
     return loss, (terms, out)
 
   (loss, (terms, out)), grads = jax.value_and_grad(objective, has_aux=True)(state.vae.params)

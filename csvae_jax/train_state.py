@@ -41,7 +41,7 @@ def model_spec(config: ml_collections.ConfigDict, *, x_shape: tuple[int, ...], n
       x_mean=tuple(x_mean), x_std=tuple(x_std),
       label_names=tuple(label_names), compute_dtype=m.compute_dtype,
       infer_labels=m.infer_labels, exclusive_labels=exclusive_labels,
-      adversary_labels=m.adversary_labels)
+      adversary_labels=m.adversary_labels, missing_labels=m.missing_labels)
 
 
 def make_optimizer(optim: ml_collections.ConfigDict, num_steps: int) -> optax.GradientTransformation:
