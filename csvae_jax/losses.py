@@ -235,7 +235,8 @@ def likeliest_label_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
   constant: one decoder pass per example whatever k, and q(y|x) learns from CE alone (self-
   training, where Kingma's expectation of `semi_supervised_loss` also teaches it through the
   bound). An example with a missing label enters the batch mean weighted by `unlabelled_weight`.
-  With every label observed the terms and the bound are `vae_loss`'s, bit for bit.
+  With every label observed the terms and the bound are `vae_loss`'s (to float rounding in the
+  step: its w-encoder meets the labels as filled in there, and XLA may order their sums otherwise).
 
   Args:
     spec, betas: as `vae_loss`. alpha: the classification weight.
