@@ -169,7 +169,8 @@ def _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, unlabelled_weig
 def test_the_objective_at_q_s_likeliest_labels_matches_numpy(config, kind, exclusive, step, ramp,
                                                                weight):
   """missing_labels="likeliest", the batch of the test above: one pass at the observed labels and
-  q(y|x)'s likeliest values of the missing ones, where they differ from the hidden ones."""
+  q(y|x)'s likeliest values of the missing ones; the batch holds a missing label q fills with 1 and
+  an observed label q disagrees with (so that neither can pass for the other)."""
   num_labels = 3 if exclusive else 2
   spec, state = _state(config, kind, True, num_labels, exclusive, "likeliest")
   state = state.replace(vae=state.vae.replace(step=jnp.asarray(step, state.vae.step.dtype)))
