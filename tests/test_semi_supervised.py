@@ -113,14 +113,11 @@ def _numpy_objective(spec, state, x, y, y_mask, noise, unlabelled_weight=1.0):
           + BETAS["alpha"] * np.sum(ces) / max(np.sum(labelled), 1))
 
 
-@pytest.mark.parametrize("kind,exclusive,step,ramp,weight", [
-    ("condvae", False, 0, 0, 1.0), ("condvae_info", False, 300, 120, 1.0),
-    ("csvae", False, 30, 120, 0.25), ("csvae", True, 0, 0, 1.0)])
-def test_masked_objective_matches_numpy(config, kind, exclusive, step, ramp, weight):
-  """A batch of every case: all labels observed, some missing, all missing; at `step` of a ramp
-  of the unlabelled examples over `ramp` steps (their `weight`)."""
+def _mixed_batch_step(config, kind, exclusive, step, ramp, missing="expectation"):
+  """One vae_step at `step` of a ramp over `ramp` steps, on a batch of every case: all labels
+  observed, some missing, all missing. Returns (spec, state, x, y, y_mask, noise, metrics)."""
   num_labels = 3 if exclusive else 2
-  spec, state = _state(config, kind, True, num_labels, exclusive)
+  spec, state = _state(config, kind, True, num_labels, exclusive, missing)
   state = state.replace(vae=state.vae.replace(step=jnp.asarray(step, state.vae.step.dtype)))
   x = jax.random.normal(jax.random.key(1), (6, 3))
   if exclusive:
@@ -134,6 +131,17 @@ def test_masked_objective_matches_numpy(config, kind, exclusive, step, ramp, wei
   betas = dict(BETAS, unlabelled_ramp_steps=ramp)
   _, metrics = jax.jit(functools.partial(steps.vae_step, spec=spec, betas=betas))(
       state, x, y, noise, y_mask=y_mask)
+  return spec, state, x, y, y_mask, noise, metrics
+
+
+@pytest.mark.parametrize("kind,exclusive,step,ramp,weight", [
+    ("condvae", False, 0, 0, 1.0), ("condvae_info", False, 300, 120, 1.0),
+    ("csvae", False, 30, 120, 0.25), ("csvae", True, 0, 0, 1.0)])
+def test_masked_objective_matches_numpy(config, kind, exclusive, step, ramp, weight):
+  """A batch of every case: all labels observed, some missing, all missing; at `step` of a ramp
+  of the unlabelled examples over `ramp` steps (their `weight`)."""
+  spec, state, x, y, y_mask, noise, metrics = _mixed_batch_step(config, kind, exclusive, step,
+                                                                ramp)
   expected = _numpy_objective(spec, state, x, y, y_mask, noise, weight)
   np.testing.assert_allclose(float(metrics["loss"]), expected, rtol=1e-5)
 
@@ -171,21 +179,8 @@ def test_the_objective_at_q_s_likeliest_labels_matches_numpy(config, kind, exclu
   """missing_labels="likeliest", the batch of the test above: one pass at the observed labels and
   q(y|x)'s likeliest values of the missing ones; the batch holds a missing label q fills with 1 and
   an observed label q disagrees with (so that neither can pass for the other)."""
-  num_labels = 3 if exclusive else 2
-  spec, state = _state(config, kind, True, num_labels, exclusive, "likeliest")
-  state = state.replace(vae=state.vae.replace(step=jnp.asarray(step, state.vae.step.dtype)))
-  x = jax.random.normal(jax.random.key(1), (6, 3))
-  if exclusive:
-    y = jnp.eye(3)[jnp.array([0, 1, 2, 0, 1, 2])]
-    y_mask = jnp.array([[1.0] * 3] * 3 + [[0.0] * 3] * 3)
-  else:
-    y = jnp.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]], jnp.float32)
-    y_mask = jnp.array([[1, 1], [1, 1], [1, 0], [0, 1], [0, 0], [0, 0]], jnp.float32)
-  y = y * y_mask
-  noise = models.draw_noise(spec, jax.random.key(2), 6)
-  betas = dict(BETAS, unlabelled_ramp_steps=ramp)
-  _, metrics = jax.jit(functools.partial(steps.vae_step, spec=spec, betas=betas))(
-      state, x, y, noise, y_mask=y_mask)
+  spec, state, x, y, y_mask, noise, metrics = _mixed_batch_step(config, kind, exclusive, step,
+                                                                ramp, "likeliest")
   expected, filled = _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, weight)
   np.testing.assert_allclose(float(metrics["loss"]), expected, rtol=1e-5)
   assert "label_entropy" not in metrics
