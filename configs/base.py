@@ -71,6 +71,10 @@ def get_config() -> ml_collections.ConfigDict:
   # min(1, step / unlabelled_ramp_steps), while q(y|x) learns from the observed ones (0: weight 1
   # from the first step, Kingma's objective).
   config.loss.unlabelled_ramp_steps = 0
+  # With config.model.missing_labels=likeliest: an example with a missing label enters the bound
+  # only where q(y|x) gives each of its filled labels at least this probability (0: every one;
+  # the paper's pseudo-labels keep >= 0.9).
+  config.loss.label_confidence = 0.0
 
   config.optim = ml_collections.ConfigDict()
   for player in ("vae", "adversary"):

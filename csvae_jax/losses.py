@@ -224,8 +224,8 @@ def semi_supervised_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
 
 def likeliest_label_loss(spec: models.ModelSpec, betas: dict[str, float], alpha: float,
                          terms: dict[str, jax.Array], y_logits: jax.Array, y: jax.Array,
-                         y_mask: jax.Array, unlabelled_weight: jax.Array | float = 1.0
-                         ) -> tuple[jax.Array, dict[str, jax.Array]]:
+                         y_mask: jax.Array, unlabelled_weight: jax.Array | float = 1.0,
+                         confidence: float = 0.0) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The objective with missing labels at q(y|x)'s likeliest values (`ModelSpec.missing_labels`
   "likeliest"), averaged over the batch:
 
@@ -234,26 +234,38 @@ def likeliest_label_loss(spec: models.ModelSpec, betas: dict[str, float], alpha:
   y_filled holds the observed labels and `models.likeliest_labels` for the missing ones, a
   constant: one decoder pass per example whatever k, and q(y|x) learns from CE alone (self-
   training, where Kingma's expectation of `semi_supervised_loss` also teaches it through the
-  bound). An example with a missing label enters the batch mean weighted by `unlabelled_weight`.
-  With every label observed the terms and the bound are `vae_loss`'s (to float rounding in the
-  step: its w-encoder meets the labels as filled in there, and XLA may order their sums otherwise).
+  bound). An example with a missing label enters the batch mean weighted by `unlabelled_weight`,
+  and only where q(y|x) gives each of its filled labels a probability >= `confidence` (the
+  likeliest class's, for exclusive labels; 0 admits every example): the paper's pseudo-label
+  threshold, applied as the model learns. With every label observed the terms and the bound are
+  `vae_loss`'s (to float rounding in the step: its w-encoder meets the labels as filled in there,
+  and XLA may order their sums otherwise).
 
   Args:
     spec, betas: as `vae_loss`. alpha: the classification weight.
     terms: `example_terms` at y_filled, each [B]. y_logits: [B, k] q(y|x).
     y: [B, k] labels, missing ones 0. y_mask: [B, k], 1 observed.
     unlabelled_weight: scalar in [0, 1], the weight of the examples with a missing label.
+    confidence: in [0, 1), q(y|x)'s probability a filled label needs for its example to count.
 
   Returns:
-    (scalar loss, {each term's batch mean, "bound", "label_ce", "label_acc"}).
+    (scalar loss, {each term's batch mean, "bound", "label_ce", "label_acc", "admitted": the
+     share of the examples with a missing label that count (0 where there are none)}).
   """
   full = jnp.all(y_mask > 0.5, axis=-1)
-  metrics = {name: jnp.mean(jnp.where(full, value, unlabelled_weight * value))
+  if spec.exclusive_labels:
+    sure = jnp.max(jax.nn.softmax(y_logits), axis=-1) >= confidence  # [B]
+  else:  # each missing label's likelier value: probability sigmoid(|logit|)
+    sure = jnp.all((y_mask > 0.5) | (jax.nn.sigmoid(jnp.abs(y_logits)) >= confidence), axis=-1)
+  weight = jnp.where(sure, unlabelled_weight, 0.0)
+  metrics = {name: jnp.mean(jnp.where(full, value, weight * value))
              for name, value in terms.items()}
   bound = _weighted_sum(betas, metrics)
   label_ce, label_acc = _label_figures(spec.exclusive_labels, y_logits, y, y_mask)
   return bound + alpha * label_ce, {**metrics, "bound": bound, "label_ce": label_ce,
-                                    "label_acc": label_acc}
+                                    "label_acc": label_acc,
+                                    "admitted": masked_mean(sure.astype(jnp.float32),
+                                                            (~full).astype(jnp.float32))}
 
 
 def _label_figures(exclusive: bool, y_logits: jax.Array, y: jax.Array, y_mask: jax.Array

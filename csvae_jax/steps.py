@@ -99,14 +99,16 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
     state: both players. x: [B, *x_shape]. y: [B, k]. noise: the step's `models.draw_noise` (the
       reparametrisation noise). spec: the model's spec (static). betas: loss weights (static;
       "alpha" weighs q(y|x)'s classification loss, the examples with a missing label enter the
-      bound weighted min(1, step / "unlabelled_ramp_steps"), 1 where that is 0). y_mask: [B, k],
-      1 = observed (models that infer labels; None: all observed).
+      bound weighted min(1, step / "unlabelled_ramp_steps"), 1 where that is 0; with "likeliest",
+      only where q(y|x) is as sure as "label_confidence"). y_mask: [B, k], 1 = observed (models
+      that infer labels; None: all observed).
 
   Returns:
     (state with the encoder/decoder updated, {loss terms, "loss", "recon_mse"[, "w_prior_acc"]
      [, "bound", "label_entropy", "label_ce", "label_acc"]}). recon_mse decodes at the given
-     labels, missing ones 0 (q(y|x)'s likeliest with "likeliest", and no "label_entropy"); the
-     loss terms are q(y|x)'s expectations over the missing ones (their values at the likeliest).
+     labels, missing ones 0 (q(y|x)'s likeliest with "likeliest", and no "label_entropy" but
+     "admitted", `losses.likeliest_label_loss`); the loss terms are q(y|x)'s expectations over
+     the missing ones (their values at the likeliest).
   """
   model = models.LatentModel(spec)
   adversary = state.adversary
@@ -132,7 +134,7 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
       out = out.replace(y_logits=y_logits)
       terms = losses.example_terms(spec, out, x, filled, adversary_logits(out.z))
       loss, terms = losses.likeliest_label_loss(spec, betas, betas["alpha"], terms, y_logits, y,
-                                                mask, unlabelled_weight)
+                                                mask, unlabelled_weight, betas["label_confidence"])
       return loss, (terms, out)
     # Every example at its given labels, and once per label combination (its copies side by
     # side, with the same noise) for the bound's expectation over q(y|x) of the missing labels.

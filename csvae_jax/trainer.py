@@ -39,11 +39,18 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   if ramp < 0 or (ramp and not config.model.infer_labels):
     raise ValueError(f"config.loss.unlabelled_ramp_steps={ramp}: a number of steps >= 0, and "
                      "more than 0 only with config.model.infer_labels=True.")
+  confidence = config.loss.label_confidence
+  if not 0 <= confidence < 1 or (confidence and not (
+      config.model.infer_labels and config.model.missing_labels == "likeliest")):
+    raise ValueError(f"config.loss.label_confidence={confidence}: a probability in [0, 1), and "
+                     "more than 0 only with config.model.infer_labels=True and "
+                     "config.model.missing_labels=likeliest.")
 
 
 def _betas(config: ml_collections.ConfigDict) -> dict[str, float]:
   return {name: float(config.loss[name])
-          for name in ("beta_x", "beta_z", "beta_w", "beta_h", "alpha", "unlabelled_ramp_steps")}
+          for name in ("beta_x", "beta_z", "beta_w", "beta_h", "alpha", "unlabelled_ramp_steps",
+                       "label_confidence")}
 
 
 def make_train_chunk(spec, betas):

@@ -21,7 +21,7 @@ from csvae_jax import train_state as train_state_lib
 from csvae_jax import trainer
 
 BETAS = {"beta_x": 2.0, "beta_z": 0.7, "beta_w": 1.3, "beta_h": 5.0, "alpha": 0.4,
-         "unlabelled_ramp_steps": 0}
+         "unlabelled_ramp_steps": 0, "label_confidence": 0.0}
 
 
 def _state(config, kind, infer_labels, num_labels=2, exclusive=False, missing="expectation"):
@@ -113,12 +113,9 @@ def _numpy_objective(spec, state, x, y, y_mask, noise, unlabelled_weight=1.0):
           + BETAS["alpha"] * np.sum(ces) / max(np.sum(labelled), 1))
 
 
-def _mixed_batch_step(config, kind, exclusive, step, ramp, missing="expectation"):
-  """One vae_step at `step` of a ramp over `ramp` steps, on a batch of every case: all labels
-  observed, some missing, all missing. Returns (spec, state, x, y, y_mask, noise, metrics)."""
-  num_labels = 3 if exclusive else 2
-  spec, state = _state(config, kind, True, num_labels, exclusive, missing)
-  state = state.replace(vae=state.vae.replace(step=jnp.asarray(step, state.vae.step.dtype)))
+def _mixed_batch(exclusive):
+  """x [6, 3], y and y_mask [6, k]: all labels observed, some missing (not for exclusive labels),
+  all missing; missing labels 0, as `steps.prepare_batch` hands them over."""
   x = jax.random.normal(jax.random.key(1), (6, 3))
   if exclusive:
     y = jnp.eye(3)[jnp.array([0, 1, 2, 0, 1, 2])]
@@ -126,9 +123,18 @@ def _mixed_batch_step(config, kind, exclusive, step, ramp, missing="expectation"
   else:
     y = jnp.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]], jnp.float32)
     y_mask = jnp.array([[1, 1], [1, 1], [1, 0], [0, 1], [0, 0], [0, 0]], jnp.float32)
-  y = y * y_mask  # as `steps.prepare_batch` hands them over
+  return x, y * y_mask, y_mask
+
+
+def _mixed_batch_step(config, kind, exclusive, step, ramp, missing="expectation", confidence=0.0):
+  """One vae_step at `step` of a ramp over `ramp` steps (and the given label_confidence), on a
+  batch of every case: all labels observed, some missing, all missing. Returns (spec, state, x,
+  y, y_mask, noise, metrics)."""
+  spec, state = _state(config, kind, True, 3 if exclusive else 2, exclusive, missing)
+  state = state.replace(vae=state.vae.replace(step=jnp.asarray(step, state.vae.step.dtype)))
+  x, y, y_mask = _mixed_batch(exclusive)
   noise = models.draw_noise(spec, jax.random.key(2), 6)
-  betas = dict(BETAS, unlabelled_ramp_steps=ramp)
+  betas = dict(BETAS, unlabelled_ramp_steps=ramp, label_confidence=confidence)
   _, metrics = jax.jit(functools.partial(steps.vae_step, spec=spec, betas=betas))(
       state, x, y, noise, y_mask=y_mask)
   return spec, state, x, y, y_mask, noise, metrics
@@ -146,9 +152,12 @@ def test_masked_objective_matches_numpy(config, kind, exclusive, step, ramp, wei
   np.testing.assert_allclose(float(metrics["loss"]), expected, rtol=1e-5)
 
 
-def _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, unlabelled_weight):
+def _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, unlabelled_weight,
+                               confidence=0.0):
   """missing_labels="likeliest" in numpy: each example's bound at its observed labels and q(y|x)'s
-  likelier value of each missing one, those with a missing label weighted; plus alpha * CE."""
+  likelier value of each missing one, those with a missing label weighted (0 where q gives a
+  filled label a probability under `confidence`); plus alpha * CE. Returns (the objective, the
+  filled labels [B, k], whether each example with a missing label counts [B])."""
   model = models.LatentModel(spec)
   params = {"params": state.vae.params}
   logits = _np(model.apply(params, x, method=models.LatentModel.classify))
@@ -159,36 +168,84 @@ def _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, unlabelled_weig
     filled = np.where(observed[:, None], y, guess)
     log_q = logits - np.logaddexp.reduce(logits, -1, keepdims=True)
     ces = np.where(observed, -np.sum(y * log_q, -1), 0.0)
+    sure = np.exp(log_q.max(-1)) >= confidence
   else:
     filled = np.where(y_mask > 0.5, y, (logits > 0).astype(np.float64))
     observed = np.any(y_mask > 0.5, -1)
     ces = -np.sum(y_mask * np.where(y == 1, _log_sigmoid(logits), _log_sigmoid(-logits)), -1)
+    q_filled = np.where(filled == 1, np.exp(_log_sigmoid(logits)), np.exp(_log_sigmoid(-logits)))
+    sure = np.all((y_mask > 0.5) | (q_filled >= confidence), -1)
   labels = jnp.asarray(filled, jnp.float32)
   out = model.apply(params, x, labels, noise)
   adversary = (state.adversary.apply_fn({"params": state.adversary.params}, out.z)
                if state.adversary else None)
   bounds = _numpy_terms(spec, out, x, labels, adversary)
-  weights = np.where(np.all(y_mask > 0.5, -1), 1.0, unlabelled_weight)
-  return np.mean(weights * bounds) + BETAS["alpha"] * np.sum(ces) / max(np.sum(observed), 1), filled
+  full = np.all(y_mask > 0.5, -1)
+  weights = np.where(full, 1.0, np.where(sure, unlabelled_weight, 0.0))
+  objective = np.mean(weights * bounds) + BETAS["alpha"] * np.sum(ces) / max(np.sum(observed), 1)
+  return objective, filled, sure[~full]
 
 
-@pytest.mark.parametrize("kind,exclusive,step,ramp,weight", [
-    ("csvae", False, 30, 120, 0.25), ("condvae_info", True, 0, 0, 1.0)])
+@pytest.mark.parametrize("kind,exclusive,step,ramp,weight,gate", [
+    ("csvae", False, 30, 120, 0.25, False), ("condvae_info", True, 0, 0, 1.0, False),
+    ("csvae", False, 30, 120, 0.25, True)])
 def test_the_objective_at_q_s_likeliest_labels_matches_numpy(config, kind, exclusive, step, ramp,
-                                                               weight):
+                                                               weight, gate):
   """missing_labels="likeliest", the batch of the test above: one pass at the observed labels and
   q(y|x)'s likeliest values of the missing ones; the batch holds a missing label q fills with 1 and
-  an observed label q disagrees with (so that neither can pass for the other)."""
+  an observed label q disagrees with (so that neither can pass for the other). With `gate`, a
+  label_confidence that q(y|x) reaches on some examples with a missing label and not on others."""
+  confidence = 0.0
+  if gate:  # halfway between the least and the most sure of q's guesses for an example
+    spec, state = _state(config, kind, True, 3 if exclusive else 2, exclusive, "likeliest")
+    x, _, y_mask = _mixed_batch(exclusive)
+    logits = _np(models.LatentModel(spec).apply({"params": state.vae.params}, x,
+                                                method=models.LatentModel.classify))
+    missing = _np(y_mask) < 0.5
+    sure = (np.exp(logits.max(-1) - np.logaddexp.reduce(logits, -1)) if exclusive else
+            np.min(np.where(missing, 1 / (1 + np.exp(-np.abs(logits))), 1.0), -1))
+    confidence = float((sure[missing.any(-1)].min() + sure[missing.any(-1)].max()) / 2)
   spec, state, x, y, y_mask, noise, metrics = _mixed_batch_step(config, kind, exclusive, step,
-                                                                ramp, "likeliest")
-  expected, filled = _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, weight)
+                                                                ramp, "likeliest", confidence)
+  expected, filled, admitted = _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, weight,
+                                                          confidence)
   np.testing.assert_allclose(float(metrics["loss"]), expected, rtol=1e-5)
+  np.testing.assert_allclose(float(metrics["admitted"]), np.mean(admitted), rtol=1e-6)
+  if gate:  # the gate lets some incomplete examples in and keeps others out
+    assert 0 < np.mean(admitted) < 1
   assert "label_entropy" not in metrics
   # q's guesses fill some missing labels with 1 and disagree with some observed ones.
   guess = models.likeliest_labels(spec, models.LatentModel(spec).apply(
       {"params": state.vae.params}, x, method=models.LatentModel.classify))
   assert np.any(filled[_np(y_mask) < 0.5] == 1)
   assert np.any(_np(guess)[_np(y_mask) > 0.5] != _np(y)[_np(y_mask) > 0.5])
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_label_confidence_admits_an_example_by_q_s_probability_of_its_filled_labels(exclusive):
+  """Four examples, their reconstruction terms 1, 2, 3, 4, the unlabelled ones weighted 0.5: the
+  first observed; the second with q unsure of its observed label but sure of its missing one's
+  value 0 (probability 0.95); the third unsure (0.62); the fourth sure of 1 and of 0 (exclusive
+  labels: the likeliest class's probability 0.95 / 0.62 / 0.98). At confidence 0.9 the second and
+  fourth count: mean (1 + 0.5 * 2 + 0.5 * 4) / 4 = 1."""
+  if exclusive:
+    logits = np.log([[1.0, 1.0, 1.0], [0.95, 0.025, 0.025], [0.62, 0.19, 0.19],
+                     [0.01, 0.98, 0.01]])
+    y_mask = np.array([[1.0] * 3] + [[0.0] * 3] * 3)
+    y = np.array([[1.0, 0, 0]] + [[0.0] * 3] * 3)
+  else:
+    logits = np.array([[0.0, 0.0], [-0.1, -np.log(19)], [3.0, 0.5], [4.0, -4.0]])
+    y_mask = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    y = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+  spec = models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=y.shape[1],
+                          exclusive_labels=exclusive, infer_labels=True,
+                          missing_labels="likeliest")
+  terms = {"recon": jnp.array([1.0, 2.0, 3.0, 4.0])}
+  _, metrics = losses.likeliest_label_loss(
+      spec, BETAS, 0.0, terms, jnp.asarray(logits, jnp.float32), jnp.asarray(y, jnp.float32),
+      jnp.asarray(y_mask, jnp.float32), 0.5, confidence=0.9)
+  np.testing.assert_allclose(float(metrics["recon"]), 1.0, rtol=1e-6)
+  np.testing.assert_allclose(float(metrics["admitted"]), 2 / 3, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind,missing", [("condvae", "expectation"),

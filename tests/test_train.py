@@ -138,6 +138,16 @@ def test_a_ramp_of_unlabelled_examples_needs_inferred_labels_and_steps(config, t
   assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize("missing,confidence", [("expectation", 0.9), ("likeliest", 1.0)])
+def test_a_label_confidence_needs_likeliest_labels_and_a_probability(config, tmp_path, missing,
+                                                                    confidence):
+  config.model.infer_labels, config.model.missing_labels = True, missing
+  config.loss.label_confidence = confidence
+  with pytest.raises(ValueError, match=f"label_confidence={confidence}: a probability in"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
 @pytest.mark.parametrize("name", ["procedural", "celeba_glasses", "celeba_facial_hair",
                                   "celeba_glasses_facial_hair", "tfd"])
 def test_image_configs_lay_out_work_for_their_target(name):
