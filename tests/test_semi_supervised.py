@@ -152,6 +152,15 @@ def test_masked_objective_matches_numpy(config, kind, exclusive, step, ramp, wei
   np.testing.assert_allclose(float(metrics["loss"]), expected, rtol=1e-5)
 
 
+def _numpy_sureness(logits, y_mask, exclusive):
+  """q(y|x)'s probability of each example's least sure filled label, [B] (exclusive labels: of
+  its likeliest class; 1 where every label is observed); logits, y_mask [B, k] numpy."""
+  if exclusive:
+    return np.exp(logits.max(-1) - np.logaddexp.reduce(logits, -1))
+  q_filled = np.where(logits > 0, np.exp(_log_sigmoid(logits)), np.exp(_log_sigmoid(-logits)))
+  return np.min(np.where(y_mask > 0.5, 1.0, q_filled), -1)
+
+
 def _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, unlabelled_weight,
                                confidence=0.0):
   """missing_labels="likeliest" in numpy: each example's bound at its observed labels and q(y|x)'s
@@ -168,13 +177,11 @@ def _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, unlabelled_weig
     filled = np.where(observed[:, None], y, guess)
     log_q = logits - np.logaddexp.reduce(logits, -1, keepdims=True)
     ces = np.where(observed, -np.sum(y * log_q, -1), 0.0)
-    sure = np.exp(log_q.max(-1)) >= confidence
   else:
     filled = np.where(y_mask > 0.5, y, (logits > 0).astype(np.float64))
     observed = np.any(y_mask > 0.5, -1)
     ces = -np.sum(y_mask * np.where(y == 1, _log_sigmoid(logits), _log_sigmoid(-logits)), -1)
-    q_filled = np.where(filled == 1, np.exp(_log_sigmoid(logits)), np.exp(_log_sigmoid(-logits)))
-    sure = np.all((y_mask > 0.5) | (q_filled >= confidence), -1)
+  sure = _numpy_sureness(logits, y_mask, spec.exclusive_labels) >= confidence
   labels = jnp.asarray(filled, jnp.float32)
   out = model.apply(params, x, labels, noise)
   adversary = (state.adversary.apply_fn({"params": state.adversary.params}, out.z)
@@ -201,10 +208,8 @@ def test_the_objective_at_q_s_likeliest_labels_matches_numpy(config, kind, exclu
     x, _, y_mask = _mixed_batch(exclusive)
     logits = _np(models.LatentModel(spec).apply({"params": state.vae.params}, x,
                                                 method=models.LatentModel.classify))
-    missing = _np(y_mask) < 0.5
-    sure = (np.exp(logits.max(-1) - np.logaddexp.reduce(logits, -1)) if exclusive else
-            np.min(np.where(missing, 1 / (1 + np.exp(-np.abs(logits))), 1.0), -1))
-    confidence = float((sure[missing.any(-1)].min() + sure[missing.any(-1)].max()) / 2)
+    sure = _numpy_sureness(logits, _np(y_mask), exclusive)[np.any(_np(y_mask) < 0.5, -1)]
+    confidence = float((sure.min() + sure.max()) / 2)
   spec, state, x, y, y_mask, noise, metrics = _mixed_batch_step(config, kind, exclusive, step,
                                                                 ramp, "likeliest", confidence)
   expected, filled, admitted = _numpy_likeliest_objective(spec, state, x, y, y_mask, noise, weight,
