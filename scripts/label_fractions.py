@@ -8,7 +8,7 @@ by side at each label fraction (docs/experiments/2026-12-02-label-fractions/).
 The methods, each on the same labelled examples (`config.data.label_seed` = the run's seed):
   labelled_only  CSVAE trained on the labelled examples alone (`data.unlabelled=drop`);
   pseudo_labels  the paper's TFD protocol: a classifier fitted on the labelled examples labels the
-                 others, kept where it is 90% sure of every label (`data.unlabelled=pseudo`);
+                 others, kept where it gives every label p >= 0.9 (`data.unlabelled=pseudo`);
   semi_csvae     the semi-supervised CSVAE: q(y|x) and the bound over the missing labels
                  (`model.infer_labels=True`, `data.unlabelled=missing`);
   semi_condvae   the semi-supervised CondVAE, Kingma et al. 2014's M2, likewise.
