@@ -91,6 +91,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.train = ml_collections.ConfigDict()
   config.train.num_steps = 20_000
   config.train.batch_size = 256          # Global batch, split over all devices.
+  # > 0 with missing labels: each batch holds this many examples with a label (data/pipeline.py).
+  config.train.labelled_per_batch = 0
   config.train.steps_per_dispatch = 500  # Steps run by one compiled call (lax.scan).
   config.train.log_every = 1000          # Multiples of steps_per_dispatch.
   config.train.eval_every = 5000

@@ -20,10 +20,11 @@ from csvae_jax import trainer
 TABLES = ("table1", "table2", "styles")
 
 # The settings of the semi-supervised objective (model.adversary_labels, model.missing_labels,
-# loss.unlabelled_ramp_steps, loss.label_confidence) apply to the semi-supervised methods; the
+# loss.unlabelled_ramp_steps, loss.label_confidence, train.labelled_per_batch) apply to the semi-supervised methods; the
 # others, whose every training example is labelled, run without them.
 _SUPERVISED = {"model.adversary_labels": "observed", "model.missing_labels": "expectation",
-               "loss.unlabelled_ramp_steps": 0, "loss.label_confidence": 0.0}
+               "loss.unlabelled_ramp_steps": 0, "loss.label_confidence": 0.0,
+               "train.labelled_per_batch": 0}
 # The label-fraction methods: name -> (model kind, overrides).
 LABEL_FRACTION_METHODS = {
     "labelled_only": ("csvae", {"data.unlabelled": "drop", **_SUPERVISED}),

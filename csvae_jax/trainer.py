@@ -228,8 +228,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   t = config.train
   chunks = pipeline.make_chunks(
       train, seed=data_seed, batch_size=t.batch_size, first_step=step, num_steps=t.num_steps,
-      steps_per_chunk=t.steps_per_dispatch, process_index=jax.process_index(),
-      process_count=jax.process_count())
+      steps_per_chunk=t.steps_per_dispatch, labelled_per_batch=t.labelled_per_batch,
+      process_index=jax.process_index(), process_count=jax.process_count())
   # Called once a chunk, so it triggers on explicit steps rather than every_steps.
   report_progress = periodic_actions.ReportProgress(
       num_train_steps=t.num_steps, writer=writer, every_secs=None,

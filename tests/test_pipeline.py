@@ -79,3 +79,53 @@ def test_processes_read_disjoint_slices_of_the_global_batch():
 def test_batch_size_must_divide_among_processes():
   with pytest.raises(ValueError, match="batch_size=8 is not divisible by the 3 processes"):
     _chunks(_split(), process_count=3)
+
+
+def _stream_ids(chunks, key="y"):
+  """[steps, B/P] example ids (y) of a list of chunks, and their masks."""
+  return (np.concatenate([c[key][..., 0] for c in chunks]),
+          np.concatenate([c["y_mask"][..., 0] for c in chunks]))
+
+
+def test_labelled_per_batch_draws_each_batch_from_two_streams():
+  """17 of 50 examples labelled, 2 of every batch of 8: each stream visits its examples once per
+  its own epoch, and the batches stay a function of (seed, step) only."""
+  split = _split()
+  labelled, unlabelled = np.arange(0, 50, 3), np.setdiff1d(np.arange(50), np.arange(0, 50, 3))
+  ids, masks = _stream_ids(_chunks(split, labelled_per_batch=2, num_steps=30))
+  np.testing.assert_array_equal(masks, np.repeat([[1, 1, 0, 0, 0, 0, 0, 0]], 30, axis=0))
+  for stream, members in ((ids[:, :2].reshape(-1), labelled), (ids[:, 2:].reshape(-1), unlabelled)):
+    for epoch in range(2):
+      np.testing.assert_array_equal(
+          np.sort(stream[epoch * len(members):(epoch + 1) * len(members)]), members)
+  resumed, _ = _stream_ids(_chunks(split, labelled_per_batch=2, num_steps=30, first_step=12,
+                                   steps_per_chunk=5))
+  np.testing.assert_array_equal(ids[12:], resumed)
+  unmixed, _ = _stream_ids(_chunks(split, num_steps=30))
+  assert not np.array_equal(ids, unmixed)
+
+
+def test_labelled_per_batch_shares_each_stream_among_processes():
+  split = _split()
+  whole, _ = _stream_ids(_chunks(split, labelled_per_batch=4))
+  parts = [_stream_ids(_chunks(split, labelled_per_batch=4, process_index=p, process_count=2))
+           for p in range(2)]
+  for ids, masks in parts:
+    np.testing.assert_array_equal(masks.sum(axis=1), 2)
+  np.testing.assert_array_equal(np.sort(whole, axis=1),
+                                np.sort(np.concatenate([ids for ids, _ in parts], axis=1), axis=1))
+
+
+@pytest.mark.parametrize("mask, labelled_per_batch, process_count, match", [
+    (None, 8, 1, "labelled_per_batch=8: 0, or fewer than batch_size=8"),
+    (None, 3, 2, "a multiple of the 2 processes"),
+    (1.0, 2, 1, "needs training examples with and without labels, and 50 of 50 have one"),
+    (0.0, 2, 1, "and 0 of 50 have one"),
+])
+def test_labelled_per_batch_errors_name_the_problem(mask, labelled_per_batch, process_count,
+                                                    match):
+  split = _split()
+  if mask is not None:
+    split["y_mask"] = np.full_like(split["y_mask"], mask)
+  with pytest.raises(ValueError, match=match):
+    _chunks(split, labelled_per_batch=labelled_per_batch, process_count=process_count)

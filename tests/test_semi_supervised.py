@@ -386,6 +386,26 @@ def test_a_missing_label_never_reaches_the_model(config):
   assert step(state, unobserved, noise)[1]["w_prior_acc"] == 0.0
 
 
+def test_every_training_step_holds_labelled_per_batch_labelled_examples(config, tmp_path,
+                                                                         monkeypatch):
+  """With 1% of the labels a batch of 64 would hold 0.64 labelled examples; the trainer's steps
+  get config.train.labelled_per_batch of them, every step (the first dispatch's 100 steps, read
+  where the compiled chunk would run them)."""
+  config.model.infer_labels, config.data.label_fraction = True, 0.01
+  config.train.labelled_per_batch = 4
+
+  class Seen(Exception):
+    pass
+
+  def record(state, chunk, loop_rng):
+    raise Seen(np.asarray(chunk["y_mask"]).any(axis=-1).sum(axis=-1))  # [C]
+
+  monkeypatch.setattr(trainer, "make_train_chunk", lambda spec, betas: record)
+  with pytest.raises(Seen) as seen:
+    trainer.train_and_evaluate(config, str(tmp_path))
+  np.testing.assert_array_equal(seen.value.args[0], np.full(config.train.steps_per_dispatch, 4))
+
+
 @pytest.mark.parametrize("kind", ["condvae", "condvae_info", "csvae"])
 def test_a_model_that_needs_labels_refuses_training_examples_without_them(config, kind, tmp_path):
   """Without q(y|x), a kind that takes y would read the hidden labels as 0: the run stops before

@@ -248,17 +248,18 @@ def test_label_fraction_runs_take_the_semi_supervised_settings_only_where_labels
   given on the command line reach the semi-supervised methods and no other."""
   base = experiment.with_overrides(tiny_images.get_config(), {
       "model.adversary_labels": "inferred", "model.missing_labels": "likeliest",
-      "loss.unlabelled_ramp_steps": 100, "loss.label_confidence": 0.9})
+      "loss.unlabelled_ramp_steps": 100, "loss.label_confidence": 0.9,
+      "train.labelled_per_batch": 8})
   settings = {"csvae": {"optim.vae.learning_rate": 0.004}, "condvae": {"model.z_dim": 3}}
-  expected = {"labelled_only": ("csvae", "drop", False, "observed", "expectation", 0, 0),
-              "pseudo_labels": ("csvae", "pseudo", False, "observed", "expectation", 0, 0),
-              "semi_csvae": ("csvae", "missing", True, "inferred", "likeliest", 100, 0.9),
-              "semi_condvae": ("condvae", "missing", True, "inferred", "likeliest", 100, 0.9)}
+  expected = {"labelled_only": ("csvae", "drop", False, "observed", "expectation", 0, 0, 0),
+              "pseudo_labels": ("csvae", "pseudo", False, "observed", "expectation", 0, 0, 0),
+              "semi_csvae": ("csvae", "missing", True, "inferred", "likeliest", 100, 0.9, 8),
+              "semi_condvae": ("condvae", "missing", True, "inferred", "likeliest", 100, 0.9, 8)}
   for method, want in expected.items():
     c = experiment.label_fraction_config(base, method, 0.1, 11, settings)
     assert (c.model.kind, c.data.unlabelled, c.model.infer_labels, c.model.adversary_labels,
             c.model.missing_labels, c.loss.unlabelled_ramp_steps,
-            c.loss.label_confidence) == want, method
+            c.loss.label_confidence, c.train.labelled_per_batch) == want, method
     assert (c.seed, c.data.label_seed, c.data.label_fraction) == (11, 11, 0.1)
     assert c.optim.vae.learning_rate == (0.004 if want[0] == "csvae"
                                          else base.optim.vae.learning_rate)

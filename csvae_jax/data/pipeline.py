@@ -3,7 +3,11 @@
 Batch positions are a pure function of (seed, step): the examples of global step s are positions
 s*B .. s*B + B - 1 of an endless stream that visits the split once per epoch in the order of
 `permutation(seed, epoch)`. A resumed run therefore sees exactly the batches an unbroken run would,
-and each of P processes reads only its own contiguous B/P slice of every global batch.
+and each of P processes reads only its own contiguous B/P slice of every global batch. With
+`labelled_per_batch` = L > 0 (semi-supervised training on a few labels), every batch takes L
+examples from a stream of the examples with an observed label and B - L from a stream of the
+others, each such a stream of its own: each process's slice holds L/P of the first, then
+(B - L)/P of the second.
 
 Yields chunks {"x": [C, B/P, ...] (dtype of the split, e.g. uint8 images or float32 vectors),
 "y": float32 [C, B/P, k], "y_mask": float32 [C, B/P, k] (1 where the label is observed, 0 where
@@ -48,8 +52,9 @@ def batch_indices(seed: int, first_step: int, num_steps: int, batch_size: int,
 
 
 def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, first_step: int,
-                num_steps: int, steps_per_chunk: int, process_index: int = 0,
-                process_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
+                num_steps: int, steps_per_chunk: int, labelled_per_batch: int = 0,
+                process_index: int = 0, process_count: int = 1
+                ) -> Iterator[dict[str, np.ndarray]]:
   """Chunks of consecutive batches of `split` for steps first_step .. num_steps - 1, prefetched.
 
   Args:
@@ -59,6 +64,7 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
     first_step: the step to start from (a resumed run's checkpoint step).
     num_steps: the step to end before.
     steps_per_chunk: C; the last chunk may be shorter.
+    labelled_per_batch: L, the examples with an observed label in every batch (0: as drawn).
     process_index, process_count: this process's share of each batch.
 
   Returns:
@@ -67,13 +73,14 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
   if batch_size % process_count:
     raise ValueError(f"batch_size={batch_size} is not divisible by the {process_count} processes.")
   arrays = {k: split[k] for k in FEATURES}
-  num_examples = len(arrays["x"])
+  streams = _streams(arrays["y_mask"], seed, batch_size, labelled_per_batch, process_count)
   starts = list(range(first_step, num_steps, steps_per_chunk))
 
   def load(start):
     length = min(steps_per_chunk, num_steps - start)
-    idx = batch_indices(seed, int(start), length, batch_size, num_examples, process_index,
-                        process_count)
+    idx = np.concatenate([members[batch_indices(stream_seed, int(start), length, size,
+                                                len(members), process_index, process_count)]
+                          for members, stream_seed, size in streams], axis=1)
     return tuple(arrays[k][idx] for k in FEATURES)
 
   dtypes = tuple(tf.as_dtype(arrays[k].dtype) for k in FEATURES)
@@ -82,6 +89,25 @@ def make_chunks(split: dict[str, np.ndarray], *, seed: int, batch_size: int, fir
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
   for chunk in dataset.as_numpy_iterator():
     yield dict(zip(FEATURES, chunk))
+
+
+def _streams(y_mask: np.ndarray, seed: int, batch_size: int, labelled_per_batch: int,
+             process_count: int) -> list[tuple[np.ndarray, int, int]]:
+  """The streams a batch draws from: [(the split's indices in the stream [M], its seed, the
+  examples it gives each global batch)]; y_mask [N, k]."""
+  if not labelled_per_batch:
+    return [(np.arange(len(y_mask)), seed, batch_size)]
+  observed = np.any(y_mask > 0.5, axis=1)
+  if not 0 < labelled_per_batch < batch_size or labelled_per_batch % process_count:
+    raise ValueError(f"config.train.labelled_per_batch={labelled_per_batch}: 0, or fewer than "
+                     f"batch_size={batch_size} and a multiple of the {process_count} processes.")
+  if observed.all() or not observed.any():
+    raise ValueError(f"config.train.labelled_per_batch={labelled_per_batch} needs training "
+                     f"examples with and without labels, and {observed.sum()} of {len(observed)} "
+                     "have one: set it to 0.")
+  labelled_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+  return [(np.flatnonzero(observed), labelled_seed, labelled_per_batch),
+          (np.flatnonzero(~observed), seed, batch_size - labelled_per_batch)]
 
 
 def read_prepared(builder: tfds.core.DatasetBuilder, splits: tuple[str, ...],
