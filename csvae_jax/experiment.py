@@ -20,8 +20,8 @@ from csvae_jax import trainer
 TABLES = ("table1", "table2", "styles")
 
 # The settings of the semi-supervised objective (model.adversary_labels, model.missing_labels,
-# loss.unlabelled_ramp_steps, loss.label_confidence, train.labelled_per_batch) apply to the semi-supervised methods; the
-# others, whose every training example is labelled, run without them.
+# loss.unlabelled_ramp_steps, loss.label_confidence, train.labelled_per_batch) apply to the
+# semi-supervised methods; the others, whose every training example is labelled, run without them.
 _SUPERVISED = {"model.adversary_labels": "observed", "model.missing_labels": "expectation",
                "loss.unlabelled_ramp_steps": 0, "loss.label_confidence": 0.0,
                "train.labelled_per_batch": 0}

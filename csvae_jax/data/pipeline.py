@@ -5,8 +5,8 @@ s*B .. s*B + B - 1 of an endless stream that visits the split once per epoch in 
 `permutation(seed, epoch)`. A resumed run therefore sees exactly the batches an unbroken run would,
 and each of P processes reads only its own contiguous B/P slice of every global batch. With
 `labelled_per_batch` = L > 0 (semi-supervised training on a few labels), every batch takes L
-examples from a stream of the examples with an observed label and B - L from a stream of the
-others, each such a stream of its own: each process's slice holds L/P of the first, then
+examples from such a stream of the examples with an observed label and B - L from one of the
+others, each stream with its own seed; each process's slice holds L/P of the first, then
 (B - L)/P of the second.
 
 Yields chunks {"x": [C, B/P, ...] (dtype of the split, e.g. uint8 images or float32 vectors),
