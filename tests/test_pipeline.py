@@ -81,9 +81,9 @@ def test_batch_size_must_divide_among_processes():
     _chunks(_split(), process_count=3)
 
 
-def _stream_ids(chunks, key="y"):
+def _stream_ids(chunks):
   """[steps, B/P] example ids (y) of a list of chunks, and their masks."""
-  return (np.concatenate([c[key][..., 0] for c in chunks]),
+  return (np.concatenate([c["y"][..., 0] for c in chunks]),
           np.concatenate([c["y_mask"][..., 0] for c in chunks]))
 
 
@@ -94,10 +94,9 @@ def test_labelled_per_batch_draws_each_batch_from_two_streams():
   labelled, unlabelled = np.arange(0, 50, 3), np.setdiff1d(np.arange(50), np.arange(0, 50, 3))
   ids, masks = _stream_ids(_chunks(split, labelled_per_batch=2, num_steps=30))
   np.testing.assert_array_equal(masks, np.repeat([[1, 1, 0, 0, 0, 0, 0, 0]], 30, axis=0))
-  for stream, members in ((ids[:, :2].reshape(-1), labelled), (ids[:, 2:].reshape(-1), unlabelled)):
-    for epoch in range(2):
-      np.testing.assert_array_equal(
-          np.sort(stream[epoch * len(members):(epoch + 1) * len(members)]), members)
+  for stream, members in ((ids[:, :2], labelled), (ids[:, 2:], unlabelled)):
+    for epoch in np.split(stream.reshape(-1)[:2 * len(members)], 2):
+      np.testing.assert_array_equal(np.sort(epoch), members)
   resumed, _ = _stream_ids(_chunks(split, labelled_per_batch=2, num_steps=30, first_step=12,
                                    steps_per_chunk=5))
   np.testing.assert_array_equal(ids[12:], resumed)
