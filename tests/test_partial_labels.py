@@ -122,6 +122,22 @@ def test_drop_removes_the_hidden_examples_only():
   assert len(dropped["test"]["y"]) == 500
 
 
+def test_an_example_missing_one_of_its_labels_counts_as_unlabelled():
+  # A dataset's own mask may hide single labels; a supervised model cannot use such an example,
+  # so "drop" removes it, and hiding draws only among the fully labelled ones.
+  splits = _splits()
+  partial = np.zeros(len(splits["train"]["y"]), bool)
+  partial[::10] = True
+  splits["train"]["y_mask"] = np.ones_like(splits["train"]["y"])
+  splits["train"]["y_mask"][partial, 1] = 0
+  dropped = partial_labels.apply(splits, _data_config(1.0, "drop"))["train"]
+  np.testing.assert_array_equal(dropped["identity"], np.flatnonzero(~partial))
+  hidden = partial_labels.apply(splits, _data_config(0.2))["train"]["y_mask"]
+  assert (hidden[~partial] == 1).all(axis=1).sum() == _num_observed(
+      splits["train"]["y"][~partial], 0.2)
+  np.testing.assert_array_equal(hidden[partial], splits["train"]["y_mask"][partial])
+
+
 def test_pseudo_labels_of_exclusive_labels_are_one_hot():
   """One label per example: faces that look like two classes at once (here between the clusters
   of classes a and b) get no label, not both (a regression per label would be sure of each)."""
