@@ -131,7 +131,6 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
     if spec.missing_labels == "likeliest":  # one pass, at the observed and the likeliest labels
       filled = mask * y + (1.0 - mask) * models.likeliest_labels(spec, y_logits)
       out = apply(features, filled, noise, method=models.LatentModel.sample_from_features)
-      out = out.replace(y_logits=y_logits)
       terms = losses.example_terms(spec, out, x, filled, adversary_logits(out.z))
       loss, terms = losses.likeliest_label_loss(spec, betas, betas["alpha"], terms, y_logits, y,
                                                 mask, unlabelled_weight, betas["label_confidence"])
@@ -139,7 +138,6 @@ def vae_step(state: train_state_lib.TrainState, x: jax.Array, y: jax.Array, nois
     # Every example at its given labels, and once per label combination (its copies side by
     # side, with the same noise) for the bound's expectation over q(y|x) of the missing labels.
     out = apply(features, y, noise, method=models.LatentModel.sample_from_features)
-    out = out.replace(y_logits=y_logits)
     combos = jnp.asarray(losses.label_combinations(spec.num_labels, spec.exclusive_labels))
     batch, count = x.shape[0], combos.shape[0]
     tile = lambda a: jnp.repeat(a, count, axis=0)
