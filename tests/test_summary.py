@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from configs import procedural
+from configs import procedural_missing_labels
 from configs import tiny
 from configs import tiny_images
 from csvae_jax import experiment
@@ -265,6 +268,18 @@ def test_label_fraction_runs_take_the_semi_supervised_settings_only_where_labels
                                          else base.optim.vae.learning_rate)
     assert c.model.z_dim == (3 if want[0] == "condvae" else base.model.z_dim)
   assert base.model.adversary_labels == "inferred" and base.data.label_fraction == 1.0
+
+
+def test_the_missing_labels_config_is_the_experiments_semi_supervised_csvae():
+  """configs/procedural_missing_labels.py is the run its docstring quotes: the label-fraction
+  command's semi_csvae at 0.1 (screen settings, the likeliest-label flags), seed 0."""
+  settings = json.loads(pathlib.Path(
+      "docs/experiments/2026-12-02-protocol-screen/best_settings.json").read_text())
+  base = experiment.with_overrides(procedural.get_config(), {
+      "loss.alpha": 1.0, "model.adversary_labels": "inferred",
+      "loss.unlabelled_ramp_steps": 1000, "model.missing_labels": "likeliest"})
+  run = experiment.label_fraction_config(base, "semi_csvae", 0.1, 0, settings)
+  assert procedural_missing_labels.get_config().to_dict() == run.to_dict()
 
 
 def test_a_comparison_collects_the_runs_whose_tables_are_of_its_last_step(tmp_path):

@@ -148,8 +148,8 @@ def test_a_label_confidence_needs_likeliest_labels_and_a_probability(config, tmp
   assert not os.listdir(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["procedural", "celeba_glasses", "celeba_facial_hair",
-                                  "celeba_glasses_facial_hair", "tfd"])
+@pytest.mark.parametrize("name", ["procedural", "procedural_missing_labels", "celeba_glasses",
+                                  "celeba_facial_hair", "celeba_glasses_facial_hair", "tfd"])
 def test_image_configs_lay_out_work_for_their_target(name):
   module = importlib.import_module(f"configs.{name}")
   cpu, gpu, tpu = (module.get_config(target) for target in ("cpu", "gpu", "tpu"))
