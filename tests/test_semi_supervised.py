@@ -327,8 +327,9 @@ def test_inferred_labels_are_q_y_given_x_likeliest(config, exclusive):
   """An untrained q(y|x), whose probabilities spread over (0, 1): each binary label takes its
   likelier value, exclusive labels the likeliest class, one-hot."""
   spec, state = _state(config, "csvae", True, num_labels=3, exclusive=exclusive)
-  model = csvae_jax.TrainedModel(spec=spec, params=state.vae.params, adversary_params=None,
-                                 config=config, step=0, workdir="")
+  model = csvae_jax.TrainedModel(spec=dataclasses.replace(spec, label_names=("a", "b", "c")),
+                                 params=state.vae.params, adversary_params=None, config=config,
+                                 step=0, workdir="")
   x = np.random.default_rng(0).normal(scale=3.0, size=(64, 3)).astype(np.float32)
   probs, labels = model.label_probabilities(x), model.infer_labels(x)
   if exclusive:
@@ -339,6 +340,12 @@ def test_inferred_labels_are_q_y_given_x_likeliest(config, exclusive):
   else:
     assert ((probs > 0.55) & (probs < 0.9)).any() and (probs < 0.45).any()
     np.testing.assert_array_equal(labels, np.stack([1 - probs, probs]).argmax(0))
+    # An edit without labels starts from these: the other labels reach the decoder through w
+    # (an exclusive switch sets the whole row).
+    point = np.zeros(spec.w_dim, np.float32)
+    edit = lambda y: csvae_jax.switch_attribute(model, x, y, 0, point=point, exclusive=False)
+    np.testing.assert_array_equal(edit(None), edit(labels))
+    assert not np.allclose(edit(None), edit(1 - labels))
   # The evaluation's label accuracy scores these same guesses against the batch's labels.
   rng = np.random.default_rng(1)
   y = (np.eye(3)[rng.integers(0, 3, 64)] if exclusive else rng.integers(0, 2, (64, 3))).astype(
