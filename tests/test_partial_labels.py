@@ -123,8 +123,8 @@ def test_drop_removes_the_hidden_examples_only():
 
 
 def test_an_example_missing_one_of_its_labels_counts_as_unlabelled():
-  # A dataset's own mask may hide single labels; a supervised model cannot use such an example,
-  # so "drop" removes it, and hiding draws only among the fully labelled ones.
+  """A dataset's own mask may hide single labels; a supervised model cannot use such an example,
+  so "drop" removes it, and hiding draws only among the fully labelled ones."""
   splits = _splits()
   partial = np.zeros(len(splits["train"]["y"]), bool)
   partial[::10] = True
