@@ -21,7 +21,6 @@ def get_config(target: str = "cpu"):
   config = procedural.get_config(target)
   config.optim.vae.learning_rate = 4e-3  # CSVAE's screen (2026-12-02-protocol-screen)
   config.data.label_fraction = 0.1
-  config.data.unlabelled = "missing"
   config.model.infer_labels = True
   config.model.missing_labels = "likeliest"
   config.model.adversary_labels = "inferred"
