@@ -50,6 +50,7 @@ def test_summary_pairs_csvae_with_each_kind_on_its_seeds():
   results = {"csvae": {0: _run(0.9, 0.005), 1: _run(0.8, 0.006)},
              "vae": {0: _run(0.5, 0.007), 1: _run(0.6, 0.004)}}
   out = summary.summarise(results)
+  assert list(out["paired"]) == ["vae"]  # CSVAE is not paired with itself
   assert out["kinds"]["vae"]["Method 1"]["values"] == [0.5, 0.6]
   m1, tc = out["paired"]["vae"]["Method 1"], out["paired"]["vae"]["target-changed"]
   assert m1["differences"] == pytest.approx([0.4, 0.2]) and m1["a_better"] == 2
@@ -57,6 +58,7 @@ def test_summary_pairs_csvae_with_each_kind_on_its_seeds():
   assert out["figures"]["target-changed"]["higher_is_better"] is False
   text = summary.markdown(out, {"csvae": "CSVAE", "vae": "VAE"}, "note")
   assert "| Method 1 ↑ | 0.850 ± 0.071 | 0.550 ± 0.071 |" in text
+  assert "| target-changed ↓ | 0.00550 ± 0.00071 | 0.00550 ± 0.00212 |" in text
   assert "| Method 1 | VAE | +0.3000 ± 0.1414 | 2/2 | 3.00 |" in text
 
 
