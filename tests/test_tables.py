@@ -383,6 +383,9 @@ def test_the_densest_point_is_in_the_largest_cluster_where_the_mean_is_between_t
   assert density == pytest.approx(0.6 / 0.46, rel=0.05)
   assert switch_points.near_share(w, w.mean(0)[None]) == pytest.approx([0.0])
   assert switch_points.near_share(w, centres).tolist() == pytest.approx([0.6, 0.3, 0.1])
+  # Only encodings within the radius count: of two at 0.3 and 0.7 from the point, the first.
+  assert switch_points.near_share(np.array([[0.3, 0.0], [0.0, 0.7]]),
+                                  np.zeros((1, 2))).tolist() == [0.5]
 
 
 def test_the_densest_point_compares_the_first_max_density_points_encodings_only():
