@@ -59,6 +59,20 @@ def test_relocate_follows_only_data_that_lay_inside_the_saved_workdir_and_exist_
   assert checkpoint.relocate(config, None, str(new)) is config  # a checkpoint from before them
 
 
+def test_a_relative_data_dir_is_kept_absolute_so_a_moved_run_finds_it(tmp_path, monkeypatch):
+  """A run started with relative paths (--workdir run --config.data.data_dir run/data), then
+  copied and resumed from another directory."""
+  monkeypatch.chdir(tmp_path)
+  config = tiny.get_config()
+  config.data.data_dir = "run/data"
+  locations = checkpoint._locations(checkpoint.make_manager("run"), config)  # what save keeps
+  assert locations["data.data_dir"] == str(tmp_path / "run" / "data")
+  (tmp_path / "copy" / "data").mkdir(parents=True)
+  monkeypatch.chdir("/")
+  assert checkpoint.relocate(config, locations, str(tmp_path / "copy")).data.data_dir == str(
+      tmp_path / "copy" / "data")
+
+
 def test_resolve_leaves_uris_alone_and_makes_local_paths_absolute(monkeypatch, tmp_path):
   assert str(paths.resolve(f"{BUCKET}/run")) == f"{BUCKET}/run"
   assert str(paths.resolve(f"{BUCKET}/run") / "checkpoints") == f"{BUCKET}/run/checkpoints"
