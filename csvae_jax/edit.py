@@ -58,8 +58,8 @@ def parse_labels(items: list[str]) -> dict[str, float]:
   """
   labels = {}
   for item in items:
-    name, equals, value = item.partition("=")
-    if not (name and equals and value in ("0", "1")):
+    name, _, value = item.partition("=")
+    if not (name and value in ("0", "1")):
       raise ValueError(f"--labels {item}: give each label as name=0 or name=1, e.g. "
                        f"--labels {name or 'Eyeglasses'}=0.")
     labels[name] = float(value)

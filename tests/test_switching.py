@@ -284,11 +284,11 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
   Image.fromarray(split["x"][0]).save(tmp_path / "face.png")
   Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(tmp_path / "small.png")
   repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  def edit(image):
+  def edit(image, *flags, workdir=workdir):
     return subprocess.run([sys.executable, "-m", "csvae_jax.edit", "--workdir", workdir, "--image",
                            str(tmp_path / image), "--attribute", "Eyeglasses", "--grid", "3",
-                           "--out", str(tmp_path / "edits.png")], cwd=repo, capture_output=True,
-                          text=True, timeout=120, check=False)
+                           "--out", str(tmp_path / "edits.png"), *flags], cwd=repo,
+                          capture_output=True, text=True, timeout=120, check=False)
   result = edit("face.png")
   assert result.returncode == 0, result.stderr[-2000:]
   assert np.asarray(Image.open(tmp_path / "edits.png")).shape == (3 * 32, 4 * 32, 3)
@@ -306,6 +306,27 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert "is 30x40, not 32x32: centre-cropped" in result.stderr
   assert "work best on faces aligned as in training" in result.stderr
+  # Switching off is one edit, from the labels given (the unnamed ones: the attribute present, the
+  # rest absent): the input, its reconstruction and the edit.
+  result = edit("face.png", "--off", "--labels", "Smiling=1,Facial_Hair=0")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert np.asarray(Image.open(tmp_path / "edits.png")).shape == (32, 3 * 32, 3)
+  cells = _png_cells(tmp_path / "edits.png", 1, 3)[0]
+  y = switching.photo_labels(model, face, 0, True, {"Smiling": 1.0, "Facial_Hair": 0.0})
+  np.testing.assert_array_equal(y, [1, 0, 1])
+  off = switching.switch_attribute(model, face, y, 0, on=False)
+  for cell, expected in zip(cells, (face, switching.to_uint8(model.reconstruct(face, y)[0]), off)):
+    np.testing.assert_allclose(cell, expected, atol=1)
+  # A CondVAE's grid is --grid values of p over P_RANGE, in a row after the input and its
+  # reconstruction.
+  condvae = models_by_kind["condvae"]
+  result = edit("face.png", workdir=condvae.workdir)
+  assert result.returncode == 0, result.stderr[-2000:]
+  cells = _png_cells(tmp_path / "edits.png", 1, 5)[0]
+  y = switching.photo_labels(condvae, face, 0, False, {})
+  p_row = switching.switch_attribute(condvae, face, y, 0,
+                                     point=np.linspace(*switching.P_RANGE, 3, dtype=np.float32))
+  np.testing.assert_allclose(cells[2:], p_row, atol=1)
 
 
 def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
