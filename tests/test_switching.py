@@ -306,8 +306,8 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert "is 30x40, not 32x32: centre-cropped" in result.stderr
   assert "work best on faces aligned as in training" in result.stderr
-  # Switching off is one edit, from the labels given (the unnamed ones: the attribute present, the
-  # rest absent): the input, its reconstruction and the edit.
+  # Switching off is one edit, from the labels given and the attribute present: the input, its
+  # reconstruction and the edit.
   result = edit("face.png", "--off", "--labels", "Smiling=1,Facial_Hair=0")
   assert result.returncode == 0, result.stderr[-2000:]
   assert np.asarray(Image.open(tmp_path / "edits.png")).shape == (32, 3 * 32, 3)
