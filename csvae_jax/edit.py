@@ -72,9 +72,6 @@ def main(argv):
   console.setup()
   labels = parse_labels(FLAGS.labels)  # before the model loads: a typo fails at once
   model = trained_model.load(FLAGS.workdir)
-  if not model.spec.is_image:
-    raise ValueError(f"{FLAGS.workdir} holds a model of vectors {list(model.spec.x_shape)}, not of "
-                     "images: give the workdir of a model trained on images.")
   x = read_image(FLAGS.image, model)
   j = switching.attribute_index(model, FLAGS.attribute)
   y = switching.photo_labels(model, x, j, FLAGS.off, labels)

@@ -225,7 +225,13 @@ def prepare_photo(image: np.ndarray, model: trained_model.TrainedModel,
   A photo of the data's aligned shape (CelebA's 178x218) gets the training crop and resize; one of
   the model's own size is kept; any other is centre-cropped to a square and resized, with a logged
   note that edits work best on faces aligned as in training.
+
+  Raises:
+    ValueError: `model` is a model of vectors (the swiss roll), not of images.
   """
+  if not model.spec.is_image:
+    raise ValueError(f"{model.workdir} holds a model of vectors {list(model.spec.x_shape)}, not of "
+                     "images: give the workdir of a model trained on images.")
   height, width, channels = model.spec.x_shape
   image = np.asarray(image, np.uint8)
   image = image[..., None] if image.ndim == 2 else image

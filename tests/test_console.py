@@ -74,6 +74,10 @@ USER_ERRORS = {
     "data not configured": (lambda tmp_path: _celeba(tmp_path, ""),
                             r"config.data.manual_dir is empty: pass --config.data.manual_dir="),
     "malformed data": (_malformed_celeba, r"list_attr_celeba.txt line 4: value '0' is not 1 or -1"),
+    "a photo for a model of vectors": (
+        lambda tmp_path: switching.prepare_photo(np.zeros((32, 32, 3), np.uint8), _model((2,))),
+        r"w holds a model of vectors \[2\], not of images: give the workdir of a model trained on "
+        r"images"),
     "unknown attribute": (lambda tmp_path: switching.attribute_index(_model(), "Glasses"),
                           r"Unknown attribute 'Glasses'; this model knows Eyeglasses, Facial_Hair"),
     "incompatible checkpoint": (_incompatible_checkpoint,
