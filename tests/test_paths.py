@@ -76,6 +76,7 @@ def test_a_relative_data_dir_is_kept_absolute_so_a_moved_run_finds_it(tmp_path, 
 def test_resolve_leaves_uris_alone_and_makes_local_paths_absolute(monkeypatch, tmp_path):
   assert str(paths.resolve(f"{BUCKET}/run")) == f"{BUCKET}/run"
   assert str(paths.resolve(f"{BUCKET}/run") / "checkpoints") == f"{BUCKET}/run/checkpoints"
+  assert str(paths.resolve("s3://bucket/run")) == "s3://bucket/run"  # any scheme, not only gs://
   monkeypatch.setenv("HOME", str(tmp_path))
   monkeypatch.chdir(tmp_path)
   assert str(paths.resolve("~/runs/a")) == os.path.join(str(tmp_path), "runs", "a")
