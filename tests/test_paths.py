@@ -37,6 +37,10 @@ def test_writers_racing_on_one_path_each_rename_a_whole_file(tmp_path, monkeypat
   paths.write_atomic(target, b"first writer")
   assert target.read_bytes() == b"first writer"
   assert os.listdir(tmp_path) == ["split.npz"]
+  monkeypatch.undo()
+  paths.write_atomic(target, b"a later run")  # a later write replaces the file
+  assert target.read_bytes() == b"a later run"
+  assert os.listdir(tmp_path) == ["split.npz"]
 
 
 def test_relocate_follows_only_data_that_lay_inside_the_saved_workdir_and_exist_in_the_new(
