@@ -551,27 +551,35 @@ def _meta():
 def test_table1_in_markdown_puts_each_figure_under_its_header():
   rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "examples": 12,
            "accuracy": 0.91666, "unedited": 0.0, "others_kept": 0.75, "clean": 0.66666,
-           "best_point": [1.234, 5.0], "accuracy_at_best": 1.0},
+           "best_point": [1.234, 5.0], "accuracy_at_best": 1.0, "densest_point": [3.0, 3.456],
+           "accuracy_at_densest": 0.83333},
           {"attribute": "Eyeglasses", "from": "present", "to": "absent", "examples": 8,
            "accuracy": 0.5, "unedited": 0.125, "others_kept": 1.0, "clean": 0.5}]
   text = table_markdown.table1({**_meta(), "rows": rows, "mean_accuracy": 0.7083,
                                 "mean_accuracy_on": 0.9167, "mean_accuracy_off": 0.5,
                                 "mean_clean": 0.5833, "mean_clean_on": 0.6667,
-                                "mean_clean_off": 0.5, "mean_clean_at_best": 0.75})
+                                "mean_clean_off": 0.5, "mean_clean_at_best": 0.75,
+                                "mean_accuracy_at_best": 1.0, "mean_accuracy_at_best_on": 1.0,
+                                "mean_accuracy_at_densest": 0.83333})
   assert ("CSVAE on procedural (validation split), seed 3, checkpoint step 40; classifier test "
           "accuracy 0.988.") in text
   lines = text.splitlines()
   header = lines.index("| attribute | from | to | examples | accuracy | unedited | others kept | "
-                       "clean | best point | accuracy at best | ")
+                       "clean | best point | accuracy at best | densest point | "
+                       "accuracy at densest | ")
   assert lines[header + 2:header + 4] == [
       "| Eyeglasses | absent | present | 12 | 0.917 | 0.000 | 0.750 | 0.667 | [1.23, 5.0] | "
-      "1.000 | ",
-      "| Eyeglasses | present | absent | 8 | 0.500 | 0.125 | 1.000 | 0.500 |  |  | "]
+      "1.000 | [3.0, 3.46] | 0.833 | ",
+      "| Eyeglasses | present | absent | 8 | 0.500 | 0.125 | 1.000 | 0.500 |  |  |  |  | "]
   assert ("Mean accuracy at the paper's points: 0.708 (switching on 0.917, off 0.500)."
           in lines)
   assert ("Mean share switched with every other label kept, at the paper's points: 0.583 "
           "(switching on 0.667, off 0.500)." in lines)
   assert "The same at each switch's best point: 0.750." in lines
+  assert ("Mean accuracy at each switch's best point (chosen on the search split): 1.000 "
+          "(switching on 1.000)." in lines)
+  assert ("Mean accuracy at the default point, the densest encoding (switching on): 0.833."
+          in lines)
 
 
 def test_table2_in_markdown_marks_a_point_on_its_range_edge():
