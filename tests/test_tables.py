@@ -594,6 +594,15 @@ def test_table2_in_markdown_marks_a_point_on_its_range_edge():
   both = table_markdown.table2({**_meta(), "rows": rows, "mean": {
       **mean, "target_changed_on": 0.0061234, "target_changed_off": 0.004}})
   assert "Target-changed by direction (switching on 0.00612, off 0.00400)." in both.splitlines()
+  styles = table_markdown.table2({**_meta(), "rows": rows, "mean": {
+      **mean, "target_changed_on": 0.0061234, "target_changed_on_style_given": 0.0042},
+      "style_rows": [{**rows[0], "style": 2, "pairs": 11, "point": [1.5],
+                      "target_changed": 0.0042, "target_original": 0.0077}]})
+  lines = styles.splitlines()
+  header = lines.index("| attribute | style | pairs | point | target-changed | target-original |")
+  assert lines[header + 2] == "| Smiling | 2 | 11 | [1.5] | 0.00420 | 0.00770 |"
+  assert ("Switching on, target-changed averaged over switches: 0.00612 with the style unknown, "
+          "0.00420 with it given." in lines)
 
 
 def test_tables_in_markdown_with_switches_one_way_only():
