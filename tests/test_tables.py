@@ -414,6 +414,11 @@ def test_the_point_search_widens_until_the_best_is_interior():
   (row,) = table["rows"]  # no example has the attribute: switching off has no pairs
   assert row["to"] == "present" and row["point"] == pytest.approx(10.0)
   assert row["widenings"] == 1 and row["interior"] and row["target_changed"] == 0.0
+  # Switching off searches p downwards from 1, [-5, 1] then [-11, 1]: the truth at p = -8.
+  present = {"x": np.full((8, 4, 4, 1), 200, np.uint8), "y": np.ones((8, 1), np.float32)}
+  (row,) = tables.method2(model, present, present, traits, edit=edit)["rows"]
+  assert row["to"] == "absent" and row["point"] == pytest.approx(-8.0)
+  assert row["widenings"] == 1 and row["interior"] and row["target_changed"] == 0.0
 
 
 def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
