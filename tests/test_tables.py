@@ -231,7 +231,8 @@ def test_table1_scores_csvae_at_the_papers_point_then_at_its_default(trained):
 def test_the_best_point_is_the_searched_point_whose_edits_switch(trained):
   """An edit that switches faces (to the generator's true re-render) at one candidate point only
   and leaves them unchanged elsewhere: that point is each row's best; switching off, the first
-  candidate is the mean w_j of the search faces without the attribute."""
+  candidate is the mean w_j of the search faces without the attribute, switching on the paper's
+  point (the mean encoding with it)."""
   _, dataset, clf, model, _ = trained
   first = lambda split: {k: v[:64] for k, v in dataset.splits[split].items()}
   test, search = first("test"), first("validation")
@@ -256,7 +257,10 @@ def test_the_best_point_is_the_searched_point_whose_edits_switch(trained):
     j, on = names.index(row["attribute"]), row["to"] == "present"
     np.testing.assert_array_equal(row["best_point"], searched[(j, on)][-1])
     assert row["accuracy_at_best"] > row["accuracy"] + 0.5  # the truth, against faces unchanged
-    if not on:
+    if on:
+      np.testing.assert_array_equal(searched[(j, on)][0],
+                                    csvae_jax.switching.switch_points(model).w_present[j])
+    else:
       absent = search["y"][:, j] == 0
       w = model.encode(search["x"][absent], search["y"][absent])["w_mu"].reshape(-1, 3, 2)
       np.testing.assert_allclose(searched[(j, on)][0], w[:, j].mean(0), rtol=1e-5, atol=1e-6)
@@ -399,26 +403,45 @@ def test_the_densest_point_compares_the_first_max_density_points_encodings_only(
 
 def test_the_point_search_widens_until_the_best_is_interior():
   """A baseline whose true edit lies at p = 10, beyond the first range [0, 6]: the search widens
-  once (to [0, 12]) and finds it; a range capped at 6 would stop on its edge."""
+  once (to [0, 12]) and finds it; a range capped at 6 would stop on its edge. Each widening doubles
+  the range, at most twice; the end where p makes no edit (0 on, 1 off) is no edge."""
   spec = models.ModelSpec(kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",))
   model = types.SimpleNamespace(spec=spec)
-  split = {"x": np.full((8, 4, 4, 1), 20, np.uint8), "y": np.zeros((8, 1), np.float32)}
-  traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.full_like(
-      sub["x"], 120))
-  def edit(x, y, j, on, point):  # brightness 20 + 10 p
+  def edit(x, y, j, on, point):  # brightness x + 10 p
     del y, j, on
     p = np.asarray(point, np.float32)
     out = np.clip(x[None].astype(np.float32) + 10 * p.reshape(-1, 1, 1, 1, 1), 0, 255)
     return out.astype(np.uint8) if p.ndim else out[0].astype(np.uint8)
-  table = tables.method2(model, split, split, traits, edit=edit)
-  (row,) = table["rows"]  # no example has the attribute: switching off has no pairs
-  assert row["to"] == "present" and row["point"] == pytest.approx(10.0)
-  assert row["widenings"] == 1 and row["interior"] and row["target_changed"] == 0.0
+  def search(brightness, present, truth):
+    """The one row of faces of `brightness`, all with the attribute or all without it."""
+    split = {"x": np.full((8, 4, 4, 1), brightness, np.uint8),
+             "y": np.full((8, 1), float(present), np.float32)}
+    traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.full_like(
+        sub["x"], truth))
+    (row,) = tables.method2(model, split, split, traits, edit=edit)["rows"]
+    assert row["to"] == ("absent" if present else "present") and row["target_changed"] == 0.0
+    return row["point"], row["widenings"], row["interior"]
+  assert search(20, False, 120) == (pytest.approx(10.0), 1, True)
+  assert search(20, False, 220) == (pytest.approx(20.0), 2, True)  # [0, 24]
+  assert search(20, False, 20) == (0.0, 0, True)
   # Switching off searches p downwards from 1, [-5, 1] then [-11, 1]: the truth at p = -8.
-  present = {"x": np.full((8, 4, 4, 1), 200, np.uint8), "y": np.ones((8, 1), np.float32)}
-  (row,) = tables.method2(model, present, present, traits, edit=edit)["rows"]
-  assert row["to"] == "absent" and row["point"] == pytest.approx(-8.0)
-  assert row["widenings"] == 1 and row["interior"] and row["target_changed"] == 0.0
+  assert search(200, True, 120) == (pytest.approx(-8.0), 1, True)
+  assert search(200, True, 210) == (1.0, 0, True)
+
+
+def test_a_w_of_more_than_two_dims_is_searched_along_its_principal_directions(monkeypatch):
+  """Dw = 3: the 25 points are the principal points of W_j moved to the search's centre, and a
+  search twice as wide spreads them twice as far."""
+  principal = np.random.default_rng(0).normal(7.0, 1.0, (25, 3)).astype(np.float32)
+  monkeypatch.setattr(tables.switching, "principal_points", lambda *args: principal)
+  model = types.SimpleNamespace(spec=models.ModelSpec(
+      kind="csvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",), w_dim=3))
+  split = {"x": np.zeros((4, 4, 4, 1), np.uint8), "y": np.ones((4, 1), np.float32)}
+  centre = np.array([3.0, 2.0, 1.0], np.float32)
+  base, wider = (tables.w_points(model, 0, centre, split, span)
+                 for span in (tables.SEARCH_SPAN, 2 * tables.SEARCH_SPAN))
+  np.testing.assert_allclose(base - centre, principal - principal.mean(0), atol=1e-5)
+  np.testing.assert_allclose(wider - centre, 2 * (base - centre), atol=1e-5)
 
 
 def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
