@@ -295,7 +295,11 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
     assert set(row) == row_keys | (densest_keys if on else set())
     if on:  # an encoding of a validation face with the attribute, not their mean
       j = procedural.LABEL_NAMES.index(row["attribute"])
-      w, _ = tables.present_w(model, dataset.splits["validation"], j)
+      w, idx = tables.present_w(model, dataset.splits["validation"], j)
+      first, first_idx = tables.present_w(model, dataset.splits["validation"], j, max_examples=5)
+      np.testing.assert_array_equal(first_idx, idx[:5])
+      np.testing.assert_array_equal(dataset.splits["validation"]["y"][idx, j], 1)
+      np.testing.assert_allclose(first, w[:5], atol=1e-5)
       np.testing.assert_allclose(row["densest_point"], points.w_densest[j])
       assert np.min(np.abs(w - np.asarray(row["densest_point"])).max(1)) < 1e-4
       assert np.abs(w.mean(0) - np.asarray(row["densest_point"])).max() > 1e-3
