@@ -119,6 +119,12 @@ def test_method1_scores_the_edits(trained):
     # With the identity as reconstruction: C on real images that have the target.
     assert row["reconstruction_keeps_target"] == pytest.approx(
         np.mean(predicted[~sources, j] == int(on)))
+  # With black images as reconstructions: C's reading of a black image, whatever the input.
+  black = tables.method1(clf, test, _identity_edit, reconstruct=lambda x, y: np.zeros_like(x))
+  dark = clf.predicted_labels(np.zeros_like(test["x"][:1]))[0]
+  for row in black["rows"]:
+    j = procedural.LABEL_NAMES.index(row["attribute"])
+    assert row["reconstruction_keeps_target"] == float(dark[j] == int(row["to"] == "present"))
   # The generator's own switch (a re-render) is what the classifier calls switched.
   def oracle(x, y, j, on, point=None):
     del y, point
@@ -170,17 +176,24 @@ def test_method2_numbers_come_from_the_edits(trained):
 
 def test_pairs_from_identities_and_exclusive_switches():
   rng = np.random.default_rng(0)
-  y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 0]]
-  split = {"x": rng.integers(0, 255, (6, 4, 4, 1), dtype=np.uint8), "y": y,
-           "identity": np.array([7, 7, 7, 8, 9, -1], np.int32)}
+  y = np.eye(3, dtype=np.float32)[[0, 2, 1, 0, 1, 0, 1]]  # a c b a b a b
+  split = {"x": rng.integers(0, 255, (7, 4, 4, 1), dtype=np.uint8), "y": y,
+           "identity": np.array([7, 7, 7, 8, 8, -1, 7], np.int32)}
   rows = tables.switches(("a", "b", "c"), exclusive=True)
   assert len(rows) == 6 and {(r.before, r.after) for r in rows} == {
       (s, t) for s in "abc" for t in "abc" if s != t}
   a_to_b = next(r for r in rows if (r.before, r.after) == ("a", "b"))
   idx, targets = tables.pairs(split, a_to_b, ("a", "b", "c"), 10)
-  # Examples 0, 3 and 5 are "a"; only identity 7 also has a "b" (example 1).
-  assert idx.tolist() == [0]
-  np.testing.assert_array_equal(targets, split["x"][[1]])
+  # Examples 0, 3 and 5 are "a"; 0 pairs with identity 7's first "b" (example 2, not its "c"),
+  # 3 with identity 8's "b"; 5 has no identity.
+  assert idx.tolist() == [0, 3]
+  np.testing.assert_array_equal(targets, split["x"][[2, 4]])
+  assert tables.pairs(split, a_to_b, ("a", "b", "c"), 1)[0].tolist() == [0]
+  traits = data_lib.Traits(title="t")  # data that cannot re-render a switch
+  assert tables.has_identities(split, traits)
+  assert tables.has_identities({**split, "identity": np.array([-1, 0])}, traits)
+  assert not tables.has_identities({**split, "identity": np.full(7, -1)}, traits)
+  assert not tables.has_identities({"x": split["x"], "y": y}, traits)
 
 
 def test_the_best_point_switches_the_target_and_keeps_the_other_labels():
@@ -210,15 +223,25 @@ def test_mse_is_per_image_in_unit_range():
 
 def test_table1_scores_csvae_at_the_papers_point_then_at_its_default(trained):
   _, dataset, clf, model, _ = trained
+  first = lambda split: {k: v[:64] for k, v in dataset.splits[split].items()}
+  test = first("test")
+  truth = {(x.tobytes(), j): t for j, name in enumerate(procedural.LABEL_NAMES)
+           for x, t in zip(test["x"], dataset.traits.rerender_switched(test, name, True))}
   calls = []  # (j, on, point) of each edit of one point
   def edit(x, y, j, on, point=None):
     if np.ndim(point) < 2:
       calls.append((j, on, point))
+    if point is None and on:  # the default: glasses on every face, a beard on half, no smile
+      switched = len(x) if j == 0 else len(x) // 2 if j == 1 else 0
+      return np.stack([truth[(face.tobytes(), j)] if i < switched else face
+                       for i, face in enumerate(x)])
     return _identity_edit(x, y, j, on, point)
-  first = lambda split: {k: v[:64] for k, v in dataset.splits[split].items()}
-  tables.method1(clf, first("test"), edit, model=model, search=first("validation"),
-                 max_search_examples=8)
+  table = tables.method1(clf, test, edit, model=model, search=first("validation"),
+                         max_search_examples=8)
   points = csvae_jax.switching.switch_points(model)
+  at_densest = [r["accuracy_at_densest"] for r in table["rows"] if r["to"] == "present"]
+  assert at_densest[0] > 0.8 and at_densest[2] < 0.2, at_densest
+  assert table["mean_accuracy_at_densest"] == pytest.approx(np.mean(at_densest))
   for j in range(3):
     on = [point for i, o, point in calls if (i, o) == (j, True)]
     off = [point for i, o, point in calls if (i, o) == (j, False)]
@@ -306,6 +329,8 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
   assert table1["step"] == model.step and table1["seed"] == config.seed
   assert table1["mean_accuracy_on"] == pytest.approx(
       np.mean([r["accuracy"] for r in table1["rows"] if r["to"] == "present"]))
+  assert table1["mean_accuracy_at_densest"] == pytest.approx(
+      np.mean([r["accuracy_at_densest"] for r in table1["rows"] if r["to"] == "present"]))
   with open(root / "table2.json") as f:
     table2 = json.load(f)
   assert set(table2) == meta | {"rows", "style_rows", "mean"}
