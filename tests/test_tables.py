@@ -448,14 +448,37 @@ def test_the_point_search_widens_until_the_best_is_interior():
     traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.full_like(
         sub["x"], truth))
     (row,) = tables.method2(model, split, split, traits, edit=edit)["rows"]
-    assert row["to"] == ("absent" if present else "present") and row["target_changed"] == 0.0
+    assert row["to"] == ("absent" if present else "present")
+    assert (row["target_changed"] == 0.0) == row["interior"]
     return row["point"], row["widenings"], row["interior"]
   assert search(20, False, 120) == (pytest.approx(10.0), 1, True)
   assert search(20, False, 220) == (pytest.approx(20.0), 2, True)  # [0, 24]
+  assert search(0, False, 250) == (pytest.approx(24.0), 2, False)  # p = 25: two widenings only
   assert search(20, False, 20) == (0.0, 0, True)
   # Switching off searches p downwards from 1, [-5, 1] then [-11, 1]: the truth at p = -8.
   assert search(200, True, 120) == (pytest.approx(-8.0), 1, True)
   assert search(200, True, 210) == (1.0, 0, True)
+
+
+def test_each_style_gets_the_point_chosen_on_its_own_search_pairs():
+  """Faces whose true edit lies at p = 2 in style 0 and at p = 5 in style 1: one point for all
+  lands between them (3.5), the style rows find each style's own."""
+  spec = models.ModelSpec(kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",))
+  model = types.SimpleNamespace(spec=spec)
+  split = {"x": np.full((8, 4, 4, 1), 20, np.uint8), "y": np.zeros((8, 1), np.float32),
+           "factor/a_style": np.array([0, 1] * 4)}
+  traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.where(
+      sub["factor/a_style"][:, None, None, None] == 0, 40, 70).astype(np.uint8))
+  def edit(x, y, j, on, point):  # brightness x + 10 p
+    del y, j, on
+    p = np.asarray(point, np.float32)
+    out = x[None].astype(np.float32) + 10 * p.reshape(-1, 1, 1, 1, 1)
+    return out.astype(np.uint8) if p.ndim else out[0].astype(np.uint8)
+  table = tables.method2(model, split, split, traits, edit=edit)
+  assert [r["point"] for r in table["rows"]] == [pytest.approx(3.5)]
+  assert [(r["style"], r["pairs"], r["point"], r["target_changed"]) for r in table["style_rows"]
+          ] == [(0, 4, pytest.approx(2.0), 0.0), (1, 4, pytest.approx(5.0), 0.0)]
+  assert table["mean"]["target_changed_on_style_given"] == 0.0
 
 
 def test_a_w_of_more_than_two_dims_is_searched_along_its_principal_directions(monkeypatch):
