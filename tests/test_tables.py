@@ -242,6 +242,10 @@ def test_table1_scores_csvae_at_the_papers_point_then_at_its_default(trained):
   at_densest = [r["accuracy_at_densest"] for r in table["rows"] if r["to"] == "present"]
   assert at_densest[0] > 0.8 and at_densest[2] < 0.2, at_densest
   assert table["mean_accuracy_at_densest"] == pytest.approx(np.mean(at_densest))
+  # The styles are counted over the 5x5 W grid of 3 +- 3 alone, not the paper's point.
+  grid = tables.style_points(model, 1, first("validation"))
+  assert grid.shape == (25, 2)
+  np.testing.assert_allclose([grid.min(0), grid.max(0)], [[0, 0], [6, 6]], atol=1e-6)
   for j in range(3):
     on = [point for i, o, point in calls if (i, o) == (j, True)]
     off = [point for i, o, point in calls if (i, o) == (j, False)]
