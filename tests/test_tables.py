@@ -56,6 +56,10 @@ def test_classifier_learns_labels_and_styles(trained):
   test = dataset.splits["test"]
   assert clf.metrics["label_accuracy"] == pytest.approx(
       np.mean(clf.predicted_labels(test["x"]) == test["y"]))
+  # Per attribute: their mean is the whole's, and they are not all one attribute's.
+  per_label = [clf.metrics[f"label_accuracy/{name}"] for name in procedural.LABEL_NAMES]
+  assert np.mean(per_label) == pytest.approx(clf.metrics["label_accuracy"])
+  assert len(set(per_label)) > 1, per_label
 
 
 def test_classifier_is_kept_and_reused_and_guards_its_settings(trained):
@@ -71,10 +75,14 @@ def test_classifier_is_kept_and_reused_and_guards_its_settings(trained):
   with pytest.raises(ValueError, match="classifier.classifier_steps: 400 there, 7 here"):
     classifier_lib.load_or_train(config, str(root / "classifier"))
   config.eval.classifier_steps = 400
-  # Nor which labels a model saw: one judge scores every label fraction.
-  config.data.label_fraction = 0.1
+  config.eval.classifier_learning_rate *= 2
+  with pytest.raises(ValueError, match="classifier.classifier_learning_rate: "):
+    classifier_lib.load_or_train(config, str(root / "classifier"))
+  config.eval.classifier_learning_rate /= 2
+  # Nor which labels a model saw: one judge scores every label fraction; nor where the data lie.
+  config.data.label_fraction, config.data.data_dir = 0.1, str(root / "moved")
   assert classifier_lib.load_or_train(config, str(root / "classifier")).fingerprint == kept
-  config.data.label_fraction = 1.0
+  config.data.label_fraction, config.data.data_dir = 1.0, str(root / "data")
   with pytest.raises(ValueError, match="empty holds no classifier to load; pass the dataset's"):
     classifier_lib.load_or_train(config, str(root / "empty"))
 
@@ -516,6 +524,8 @@ def test_exclusive_classifier_and_method1_on_every_class_pair(tmp_path):
   clf = classifier_lib.load_or_train(config, str(tmp_path / "clf"), splits, names, exclusive=True)
   assert clf.exclusive and clf.metrics["label_accuracy"] > 0.9, clf.metrics  # chance 1/3
   np.testing.assert_allclose(clf.predict(splits["test"]["x"])["labels"].sum(1), 1.0, rtol=1e-5)
+  kept = classifier_lib.load_or_train(config, str(tmp_path / "clf"))  # loaded, still a softmax
+  assert kept.exclusive and kept.predicted_labels(splits["test"]["x"][:4]).shape == (4,)
   def oracle(x, y, j, on, point=None):  # paints the target's bar, removes the others
     del y, on, point
     out = x.copy()
