@@ -20,6 +20,7 @@ from csvae_jax import console
 from csvae_jax import data as data_lib
 from csvae_jax import switching
 from csvae_jax import models
+from csvae_jax import plots
 from csvae_jax import trained_model
 from csvae_jax import trainer
 
@@ -137,8 +138,8 @@ def test_verbosity_1_keeps_the_traceback(monkeypatch):
 
 
 @pytest.mark.parametrize("bug", [
-    # A ValueError of a line of the package that is no `raise`: a vector model given a photo.
-    lambda: switching.prepare_photo(np.zeros((8, 8, 3), np.uint8), _model(x_shape=(3,))),
+    # A ValueError of a line of the package that is no `raise`: a sheet of images without channels.
+    lambda: plots._sheet(np.zeros((2, 2, 8, 8))),  # pylint: disable=protected-access
     # One raised inside another library, from C and by a `raise` statement (json's decoder).
     lambda: np.zeros(3).reshape(2),
     lambda: json.loads("not json"),
