@@ -442,24 +442,29 @@ def test_the_densest_point_compares_the_first_max_density_points_encodings_only(
   assert np.linalg.norm(point) < 1.0  # near the first encodings' mode, the origin
 
 
+# A CondVAE of one label on 4x4 grey images whose edit at p brightens them by 10 p (`Edit`).
+_TOY_CONDVAE = types.SimpleNamespace(spec=models.ModelSpec(
+    kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",)))
+
+
+def _brightness_edit(x, y, j, on, point):
+  del y, j, on
+  p = np.asarray(point, np.float32)
+  out = np.clip(x[None].astype(np.float32) + 10 * p.reshape(-1, 1, 1, 1, 1), 0, 255)
+  return out.astype(np.uint8) if p.ndim else out[0].astype(np.uint8)
+
+
 def test_the_point_search_widens_until_the_best_is_interior():
   """A baseline whose true edit lies at p = 10, beyond the first range [0, 6]: the search widens
   once (to [0, 12]) and finds it; a range capped at 6 would stop on its edge. Each widening doubles
   the range, at most twice; the end where p makes no edit (0 on, 1 off) is no edge."""
-  spec = models.ModelSpec(kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",))
-  model = types.SimpleNamespace(spec=spec)
-  def edit(x, y, j, on, point):  # brightness x + 10 p
-    del y, j, on
-    p = np.asarray(point, np.float32)
-    out = np.clip(x[None].astype(np.float32) + 10 * p.reshape(-1, 1, 1, 1, 1), 0, 255)
-    return out.astype(np.uint8) if p.ndim else out[0].astype(np.uint8)
   def search(brightness, present, truth):
     """The one row of faces of `brightness`, all with the attribute or all without it."""
     split = {"x": np.full((8, 4, 4, 1), brightness, np.uint8),
              "y": np.full((8, 1), float(present), np.float32)}
     traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.full_like(
         sub["x"], truth))
-    (row,) = tables.method2(model, split, split, traits, edit=edit)["rows"]
+    (row,) = tables.method2(_TOY_CONDVAE, split, split, traits, edit=_brightness_edit)["rows"]
     assert row["to"] == ("absent" if present else "present")
     assert (row["target_changed"] == 0.0) == row["interior"]
     return row["point"], row["widenings"], row["interior"]
@@ -475,18 +480,11 @@ def test_the_point_search_widens_until_the_best_is_interior():
 def test_each_style_gets_the_point_chosen_on_its_own_search_pairs():
   """Faces whose true edit lies at p = 2 in style 0 and at p = 5 in style 1: one point for all
   lands between them (3.5), the style rows find each style's own."""
-  spec = models.ModelSpec(kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",))
-  model = types.SimpleNamespace(spec=spec)
   split = {"x": np.full((8, 4, 4, 1), 20, np.uint8), "y": np.zeros((8, 1), np.float32),
            "factor/a_style": np.array([0, 1] * 4)}
   traits = data_lib.Traits(title="t", rerender_switched=lambda sub, name, on: np.where(
       sub["factor/a_style"][:, None, None, None] == 0, 40, 70).astype(np.uint8))
-  def edit(x, y, j, on, point):  # brightness x + 10 p
-    del y, j, on
-    p = np.asarray(point, np.float32)
-    out = x[None].astype(np.float32) + 10 * p.reshape(-1, 1, 1, 1, 1)
-    return out.astype(np.uint8) if p.ndim else out[0].astype(np.uint8)
-  table = tables.method2(model, split, split, traits, edit=edit)
+  table = tables.method2(_TOY_CONDVAE, split, split, traits, edit=_brightness_edit)
   assert [r["point"] for r in table["rows"]] == [pytest.approx(3.5)]
   assert [(r["style"], r["pairs"], r["point"], r["target_changed"]) for r in table["style_rows"]
           ] == [(0, 4, pytest.approx(2.0), 0.0), (1, 4, pytest.approx(5.0), 0.0)]
