@@ -123,10 +123,15 @@ def test_load_without_checkpoint_says_how_to_train(tmp_path):
     csvae_jax.load(str(tmp_path))
 
 
-def test_batch_and_dispatch_sizes_are_validated(config, tmp_path):
-  config.train.log_every = 150
-  with pytest.raises(ValueError, match="log_every=150 must be a multiple of .*steps_per_dispatch=100"):
+@pytest.mark.parametrize("field,value,message", [
+    ("log_every", 150, "log_every=150 must be a multiple of .*steps_per_dispatch=100"),
+    ("num_steps", 0, r"num_steps \(0\) and batch_size \(64\) must be positive"),
+    ("batch_size", 0, r"num_steps \(400\) and batch_size \(0\) must be positive")])
+def test_batch_and_dispatch_sizes_are_validated(config, tmp_path, field, value, message):
+  config.train[field] = value
+  with pytest.raises(ValueError, match=message):
     trainer.train_and_evaluate(config, str(tmp_path))
+  assert not os.listdir(tmp_path)
 
 
 @pytest.mark.parametrize("infer_labels,ramp", [(False, 100), (True, -1)])
