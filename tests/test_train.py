@@ -194,6 +194,22 @@ def test_training_time_evaluation_averages_the_full_batches_of_its_first_example
   assert mean(2) == pytest.approx(1.5)  # at least one batch
 
 
+def test_training_time_evaluation_leaves_out_only_the_examples_that_came_without_labels():
+  mask = np.array([1, 0, 1, 0, 1, 1], np.float32)[:, None] * np.ones((1, 2), np.float32)
+  split = {"x": np.arange(6, dtype=np.float32)[:, None], "y": np.ones((6, 2), np.float32),
+           "y_mask": mask}
+  other = {k: v[:2] for k, v in split.items()}
+  def seen(is_partially_labelled, splits=(("train", other), ("validation", split),
+                                          ("test", other))):
+    dataset = data_lib.Dataset(
+        splits=dict(splits), label_names=("a", "b"), standardise=False,
+        traits=data_lib.Traits(title="toy", is_partially_labelled=is_partially_labelled))
+    return trainer._eval_examples(dataset)["x"][:, 0].tolist()
+  assert seen(True) == [0, 2, 4, 5]  # TFD's unlabelled images (y all 0) are not ground truth
+  assert seen(False) == [0, 1, 2, 3, 4, 5]  # labels hidden by data.label_fraction keep true y
+  assert seen(False, (("train", other), ("test", split))) == [0, 1, 2, 3, 4, 5]  # no validation
+
+
 def _cli(*args):
   return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
                         timeout=120, check=False)
