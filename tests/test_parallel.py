@@ -10,6 +10,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 import celeba_fixtures
 import csvae_jax
@@ -91,18 +92,34 @@ def test_two_processes_prepare_a_shared_celeba_data_dir_once(tmp_path):
   _assert_same_params(tmp_path / "one", tmp_path / "two", rtol=1e-3, atol=1e-4, step=4)
 
 
+def _eval_scalars(workdir):
+  """{tag: value} of the trainer's "eval/" scalars in the TensorBoard event files of `workdir`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return {value.tag: float(tf.make_ndarray(value.tensor))
+          for path in workdir.glob("events.out.tfevents*")
+          for event in tf.compat.v1.train.summary_iterator(str(path))
+          for value in event.summary.value if value.tag.startswith("eval/")}
+
+
 def test_two_processes_evaluate_a_two_process_run_as_one_process_does(tmp_path):
-  """eval.py --distributed on every process of a slice: process 0 evaluates and writes, the other
-  waits for it; the metrics equal one process's eval of a copy of the workdir. Both evals take an
-  override of the checkpoint's config, as after the data moved."""
+  """Two processes train a run whose training-time evaluation equals one process's; then eval.py
+  --distributed on every process of a slice: process 0 evaluates and writes, the other waits for
+  it; the metrics equal one process's eval of a copy of the workdir. Both evals take an override
+  of the checkpoint's config, as after the data moved."""
   steps = ["--config.train.num_steps=10", "--config.train.steps_per_dispatch=10",
            "--config.train.log_every=10", "--config.train.eval_every=10",
            "--config.train.ckpt_every=10"]  # the processes' start and compilation dominate
   flags = _distributed_flags()
   workers = [_train(tmp_path / "run", steps=steps, extra=[*flags, f"--process_id={i}"])
              for i in range(2)]
-  for worker in workers:
+  one = _train(tmp_path / "one", steps=steps)
+  for worker in [*workers, one]:
     _finish(worker)
+  # The trainer's own evaluation (7 batches of the test split) splits each batch between them too.
+  two_scalars, one_scalars = _eval_scalars(tmp_path / "run"), _eval_scalars(tmp_path / "one")
+  assert sorted(two_scalars) == sorted(one_scalars) and "eval/loss" in one_scalars
+  for tag, value in one_scalars.items():
+    assert two_scalars[tag] == pytest.approx(value, rel=1e-4, abs=1e-6), tag
   shutil.copytree(tmp_path / "run", tmp_path / "copy")
   moved = [f"--config.data.data_dir={tmp_path / 'moved'}"]
   flags = _distributed_flags()
