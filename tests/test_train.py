@@ -15,6 +15,7 @@ from configs import tiny_images
 import csvae_jax
 from csvae_jax import data as data_lib
 from csvae_jax import evaluate
+from csvae_jax import models
 from csvae_jax import parallel
 from csvae_jax import trainer
 from file_snapshot import snapshot
@@ -208,6 +209,39 @@ def test_training_time_evaluation_leaves_out_only_the_examples_that_came_without
   assert seen(True) == [0, 2, 4, 5]  # TFD's unlabelled images (y all 0) are not ground truth
   assert seen(False) == [0, 1, 2, 3, 4, 5]  # labels hidden by data.label_fraction keep true y
   assert seen(False, (("train", other), ("test", split))) == [0, 1, 2, 3, 4, 5]  # no validation
+
+
+class _PixelPerW:
+  """A stand-in for a CSVAE of 2x2 images with 3 labels of 2 dims each: its decoder draws, in
+  pixel j of the image, a tenth of W_j's first coordinate; its reconstruction is 1 - x."""
+  spec = models.ModelSpec(kind="csvae", x_shape=(2, 2, 1), num_labels=3, w_dim=2)
+
+  def reconstruct(self, x, y):
+    del y
+    return 1.0 - x
+
+  def encode(self, x, y):
+    del y
+    return {"z_mu": np.zeros((len(x), 2), np.float32), "w_mu": np.zeros((len(x), 6), np.float32)}
+
+  def decode(self, z, w):
+    del z
+    pixels = np.concatenate([w[:, ::2], np.zeros((len(w), 1), np.float32)], axis=1) / 10
+    return pixels.reshape(-1, 2, 2, 1)
+
+
+def test_tensorboard_shows_inputs_over_reconstructions_and_each_w_j_moved_alone():
+  x = np.random.default_rng(0).integers(0, 256, (8, 2, 2, 1), dtype=np.uint8)
+  images = trainer._eval_images(_PixelPerW(), {"x": x, "y": np.zeros((8, 3), np.float32)})
+  shown = images["eval/reconstructions"][0, ..., 0]  # [2 rows of 2, 8 faces of 2]
+  inputs = x[..., 0].transpose(1, 0, 2).reshape(2, 16) / 255.0
+  np.testing.assert_allclose(shown, np.concatenate([inputs, 1.0 - inputs]), atol=1e-6)
+  edits = images["eval/w_edits"][0, ..., 0].reshape(3, 2, 5, 2)  # [j, H, point, W]
+  steps = np.linspace(0.1, 0.5, 5)  # W_j at 1, ..., 5 along the present prior's diagonal
+  for j in range(3):
+    pixel = edits[j].transpose(1, 0, 2).reshape(5, 4)  # [point, pixels]
+    np.testing.assert_allclose(pixel[:, j], steps, atol=1e-6)
+    np.testing.assert_allclose(np.delete(pixel, j, axis=1), 0.0)
 
 
 def _cli(*args):
