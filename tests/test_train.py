@@ -67,6 +67,7 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
 
 def test_vae_has_no_w_entry_and_no_adversary(config, tmp_path):
   config.model.kind = "vae"
+  config.data.label_fraction = 0.1  # a VAE reads no labels: missing ones are no reason to stop
   trainer.train_and_evaluate(config, str(tmp_path))
   results = evaluate.evaluate(config, str(tmp_path))
   assert "w_label_probe_accuracy" not in results and "adversary_accuracy" not in results
@@ -107,6 +108,15 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(config, tmp
   after = csvae_jax.load(str(tmp_path))
   for a, b in zip(jax.tree.leaves(saved.params), jax.tree.leaves(after.params), strict=True):
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("value,last_saved,kept", [(np.inf, 10, "step 10"),
+                                                   (-np.inf, None, "none written yet")])
+def test_an_infinite_metric_stops_the_run_as_a_nan_does(value, last_saved, kept):
+  with pytest.raises(FloatingPointError, match=rf"Non-finite train/kl_z between steps 11 and 20; "
+                                               rf"the run stopped and its last checkpoint \({kept}\)"):
+    trainer._check_finite({"loss": np.float32(1.0), "kl_z": np.float32(value)}, 10, 20, last_saved)
+  trainer._check_finite({"loss": np.float32(1.0)}, 10, 20, last_saved)  # finite: nothing raised
 
 
 def test_incompatible_checkpoint_names_the_differing_fields(config, tmp_path):
