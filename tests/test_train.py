@@ -113,8 +113,8 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(config, tmp
 @pytest.mark.parametrize("value,last_saved,kept", [(np.inf, 10, "step 10"),
                                                    (-np.inf, None, "none written yet")])
 def test_an_infinite_metric_stops_the_run_as_a_nan_does(value, last_saved, kept):
-  with pytest.raises(FloatingPointError, match=rf"Non-finite train/kl_z between steps 11 and 20; "
-                                               rf"the run stopped and its last checkpoint \({kept}\)"):
+  message = rf"Non-finite train/kl_z between steps 11 and 20; the run .* checkpoint \({kept}\)"
+  with pytest.raises(FloatingPointError, match=message):
     trainer._check_finite({"loss": np.float32(1.0), "kl_z": np.float32(value)}, 10, 20, last_saved)
   trainer._check_finite({"loss": np.float32(1.0)}, 10, 20, last_saved)  # finite: nothing raised
 
