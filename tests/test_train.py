@@ -73,6 +73,22 @@ def test_vae_has_no_w_entry_and_no_adversary(config, tmp_path):
   assert "w_label_probe_accuracy" not in results and "adversary_accuracy" not in results
 
 
+def test_the_order_of_the_batches_follows_config_seed(config, tmp_path, monkeypatch):
+  class Started(Exception):
+    pass
+  seeds = []
+  def record(split, *, seed, **kwargs):  # the trainer's call, stopped before any step
+    del split, kwargs
+    seeds.append(seed)
+    raise Started
+  monkeypatch.setattr(trainer.pipeline, "make_chunks", record)
+  for i, seed in enumerate((0, 0, 1)):
+    config.seed = seed
+    with pytest.raises(Started):
+      trainer.train_and_evaluate(config, str(tmp_path / str(i)))
+  assert seeds[0] == seeds[1] != seeds[2]
+
+
 def test_resumed_run_equals_unbroken_run(config, tmp_path):
   unbroken = trainer.train_and_evaluate(config, str(tmp_path / "unbroken"))
   config.train.num_steps = 200
