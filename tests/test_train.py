@@ -73,20 +73,24 @@ def test_vae_has_no_w_entry_and_no_adversary(config, tmp_path):
   assert "w_label_probe_accuracy" not in results and "adversary_accuracy" not in results
 
 
-def test_the_order_of_the_batches_follows_config_seed(config, tmp_path, monkeypatch):
+def test_the_batches_follow_config_seed_and_the_train_fields(config, tmp_path, monkeypatch):
   class Started(Exception):
     pass
-  seeds = []
-  def record(split, *, seed, **kwargs):  # the trainer's call, stopped before any step
-    del split, kwargs
-    seeds.append(seed)
+  calls = []
+  def record(split, **kwargs):  # the trainer's call, stopped before any step
+    del split
+    calls.append(kwargs)
     raise Started
   monkeypatch.setattr(trainer.pipeline, "make_chunks", record)
-  for i, seed in enumerate((0, 0, 1)):
-    config.seed = seed
+  for i, (seed, labelled_per_batch) in enumerate([(0, 0), (0, 0), (1, 8)]):
+    config.seed, config.train.labelled_per_batch = seed, labelled_per_batch
     with pytest.raises(Started):
       trainer.train_and_evaluate(config, str(tmp_path / str(i)))
-  assert seeds[0] == seeds[1] != seeds[2]
+  assert calls[0]["seed"] == calls[1]["seed"] != calls[2]["seed"]
+  assert {k: calls[2][k] for k in ("batch_size", "first_step", "num_steps", "steps_per_chunk",
+                                   "labelled_per_batch")} == {
+      "batch_size": 64, "first_step": 0, "num_steps": 400, "steps_per_chunk": 100,
+      "labelled_per_batch": 8}
 
 
 def test_resumed_run_equals_unbroken_run(config, tmp_path):
