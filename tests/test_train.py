@@ -29,11 +29,16 @@ def _leaves(state):
 
 def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config, tmp_path):
   workdir = str(tmp_path)
-  config.train.ckpt_every = 300  # and the last step, whatever its number
+  config.train.ckpt_every = config.train.eval_every = 300  # and the last step, whatever its number
   state = trainer.train_and_evaluate(config, workdir)
   assert int(state.step) == config.train.num_steps
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["300", "400"]
-  assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path))
+  logged = _summary_steps(tmp_path)  # every log_every=100 steps, evaluations as the checkpoints
+  assert {tag: logged.get(tag) for tag in ("train/loss", "train/examples_per_sec", "steps_per_sec",
+                                           "eval/loss")} == {
+      "train/loss": [100, 200, 300, 400], "eval/loss": [300, 400],
+      # a rate from the second report on, the first dispatch's compilation left out
+      "train/examples_per_sec": [200, 300, 400], "steps_per_sec": [200, 300, 400]}
 
   results = evaluate.evaluate(config, workdir)
   with open(tmp_path / "eval" / "metrics.json") as f:
@@ -107,13 +112,26 @@ def test_resumed_run_equals_unbroken_run(config, tmp_path):
   assert _hparams_summaries(tmp_path / "resumed") == _hparams_summaries(tmp_path / "unbroken") > 0
 
 
+def _events(workdir):
+  """The events of the TensorBoard event files in `workdir`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return [event for path in workdir.glob("events.out.tfevents*")
+          for event in tf.compat.v1.train.summary_iterator(str(path))]
+
+
 def _hparams_summaries(workdir):
   """How many hyperparameter summaries the TensorBoard event files in `workdir` hold."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  events = [event for path in workdir.glob("events.out.tfevents*")
-            for event in tf.compat.v1.train.summary_iterator(str(path))]
   return sum(value.metadata.plugin_data.plugin_name == "hparams"
-             for event in events for value in event.summary.value)
+             for event in _events(workdir) for value in event.summary.value)
+
+
+def _summary_steps(workdir):
+  """{tag: the sorted steps of its summaries} in the TensorBoard event files of `workdir`."""
+  steps = {}
+  for event in _events(workdir):
+    for value in event.summary.value:
+      steps.setdefault(value.tag, []).append(event.step)
+  return {tag: sorted(found) for tag, found in steps.items()}
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(config, tmp_path):
