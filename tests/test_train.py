@@ -27,11 +27,18 @@ def _leaves(state):
   return jax.tree.leaves(jax.device_get(state))
 
 
-def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config, tmp_path):
+def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config, tmp_path,
+                                                                        monkeypatch):
   workdir = str(tmp_path)
   config.train.ckpt_every = config.train.eval_every = 300  # and the last step, whatever its number
+  checks, check_finite = [], trainer._check_finite
+  def recorded_check(metrics, first_step, last_step, last_saved):  # what a NaN's error would say
+    checks.append((first_step, last_step, last_saved))
+    check_finite(metrics, first_step, last_step, last_saved)
+  monkeypatch.setattr(trainer, "_check_finite", recorded_check)
   state = trainer.train_and_evaluate(config, workdir)
   assert int(state.step) == config.train.num_steps
+  assert checks == [(0, 100, None), (100, 200, None), (200, 300, None), (300, 400, 300)]
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["300", "400"]
   logged = _summary_steps(tmp_path)  # every log_every=100 steps, evaluations as the checkpoints
   assert {tag: logged.get(tag) for tag in ("train/loss", "train/examples_per_sec", "steps_per_sec",
