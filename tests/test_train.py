@@ -322,6 +322,8 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   monkeypatch.setattr(trainer, "_evaluate", spy)
   state = trainer.train_and_evaluate(config, str(tmp_path / "trained"))
   assert int(state.step) == 20
+  logged = _summary_steps(tmp_path / "trained")  # TensorBoard's pictures at every evaluation
+  assert logged["eval/reconstructions"] == logged["eval/w_edits"] == logged["eval/loss"] != []
   splits = data_lib.load_dataset(config.data).splits
   assert evaluated and all(np.array_equal(x, splits["validation"]["x"]) for x in evaluated)
   def rendered(workdir):  # {file: (mtime, hash)} of the cache, by its path inside the workdir
