@@ -31,9 +31,32 @@ def test_output_shapes_and_finiteness(kind):
   chex.assert_tree_all_finite(out)
 
 
-def test_unknown_kind_lists_the_valid_ones():
-  with pytest.raises(ValueError, match="Unknown model kind 'csave'; valid kinds: vae, condvae"):
-    models.ModelSpec(kind="csave", x_shape=(3,), num_labels=1)
+@pytest.mark.parametrize("fields,message", [
+    ({"kind": "csave"}, "Unknown model kind 'csave'; valid kinds: vae, condvae"),
+    ({"likelihood": "poisson"}, "Unknown likelihood 'poisson'; valid: gaussian, gaussian_fixed"),
+    ({"compute_dtype": "float16"}, "Unknown compute_dtype 'float16'; valid: float32, bfloat16"),
+    ({"likelihood": "bernoulli", "x_mean": (0.5,) * 3, "x_std": (0.2,) * 3},
+     r"A bernoulli likelihood needs data in \[0, 1\]: leave x_mean and x_std empty"),
+    ({"x_shape": (4, 4)}, r"x_shape \(4, 4\) is neither a vector \(D,\) nor an image"),
+    ({"kind": "vae", "infer_labels": True}, "A VAE takes no labels"),
+    ({"adversary_labels": "inferred"}, "adversary_labels='inferred': valid are observed, inferred, "
+                                       "and 'inferred' needs config.model.infer_labels=True"),
+    ({"adversary_labels": "guessed", "infer_labels": True}, "adversary_labels='guessed': valid"),
+    ({"missing_labels": "likeliest"}, "missing_labels='likeliest': valid are expectation, "
+                                      "likeliest, and 'likeliest' needs"),
+    ({"missing_labels": "sampled", "infer_labels": True}, "missing_labels='sampled': valid")])
+def test_a_spec_that_cannot_be_built_names_the_problem_and_the_valid_values(fields, message):
+  with pytest.raises(ValueError, match=message):
+    models.ModelSpec(**{"kind": "csvae", "x_shape": (3,), "num_labels": 1, **fields})
+
+
+def test_the_valid_neighbours_of_refused_specs_build():
+  models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=1, likelihood="bernoulli")
+  models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=1, infer_labels=True,
+                   adversary_labels="inferred", missing_labels="likeliest")
+  # 9 exclusive labels take 9 decoder passes, not 2^9: the cap on enumerated labels is not theirs.
+  models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=9, infer_labels=True,
+                   exclusive_labels=True)
 
 
 def test_condvae_encoder_sees_y_and_others_do_not():
