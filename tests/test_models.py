@@ -59,15 +59,19 @@ def test_the_valid_neighbours_of_refused_specs_build():
                    exclusive_labels=True)
 
 
-def test_condvae_encoder_sees_y_and_others_do_not():
-  x = jnp.ones((1, 3))
-  for kind, sees_y in (("condvae", True), ("vae", False), ("csvae", False)):
+def test_condvae_encoder_sees_y_and_the_condvae_decoders_see_y():
+  x, z = jnp.ones((1, 3)), jnp.ones((1, 2))
+  for kind, encodes_y, decodes_y in (("condvae", True, True), ("condvae_info", False, True),
+                                     ("vae", False, False), ("csvae", False, False)):
     spec = models.ModelSpec(kind=kind, x_shape=(3,), num_labels=1)
     model = models.LatentModel(spec)
     params = models.jit_init(model.init)(jax.random.key(0), x, jnp.zeros((1, 1)),
                                          models.draw_noise(spec, jax.random.key(1), 1))
     enc = lambda y: model.apply(params, x, y, method=models.LatentModel.encode)["z_mu"]
-    assert (not np.allclose(enc(jnp.zeros((1, 1))), enc(jnp.ones((1, 1))))) == sees_y
+    assert (not np.allclose(enc(jnp.zeros((1, 1))), enc(jnp.ones((1, 1))))) == encodes_y
+    w = jnp.ones((1, 2)) if spec.has_w else None
+    dec = lambda y: model.apply(params, z, w, y, method=models.LatentModel.decode)[0]
+    assert (not np.allclose(dec(jnp.zeros((1, 1))), dec(jnp.ones((1, 1))))) == decodes_y, kind
 
 
 def test_decoder_returns_data_units():
