@@ -74,6 +74,15 @@ def test_condvae_encoder_sees_y_and_the_condvae_decoders_see_y():
     assert (not np.allclose(dec(jnp.zeros((1, 1))), dec(jnp.ones((1, 1))))) == decodes_y, kind
 
 
+def test_likeliest_labels_are_one_class_for_exclusive_labels_and_each_sign_otherwise():
+  logits = jnp.array([[-1.0, -2.0, -3.0], [0.3, 3.0, -1.0]])
+  def likeliest(exclusive):
+    spec = models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=3, exclusive_labels=exclusive)
+    return models.likeliest_labels(spec, logits).tolist()
+  assert likeliest(True) == [[1, 0, 0], [0, 1, 0]]  # the likeliest class, though every logit < 0
+  assert likeliest(False) == [[0, 0, 0], [1, 1, 0]]  # each label where p(y_j = 1 | x) > 1/2
+
+
 def test_decoder_returns_data_units():
   """With standardisation the decoder's mean and log-variance come back in the data's units."""
   base = dict(kind="vae", x_shape=(2,), num_labels=1)
