@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import celeba_fixtures
+import tensorboard_events
 import csvae_jax
 from csvae_jax import evaluate
 
@@ -96,8 +97,7 @@ def _eval_scalars(workdir):
   """{tag: value} of the trainer's "eval/" scalars in the TensorBoard event files of `workdir`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return {value.tag: float(tf.make_ndarray(value.tensor))
-          for path in workdir.glob("events.out.tfevents*")
-          for event in tf.compat.v1.train.summary_iterator(str(path))
+          for event in tensorboard_events.read(workdir)
           for value in event.summary.value if value.tag.startswith("eval/")}
 
 

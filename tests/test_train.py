@@ -19,6 +19,7 @@ from csvae_jax import models
 from csvae_jax import parallel
 from csvae_jax import trainer
 from file_snapshot import snapshot
+import tensorboard_events
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -119,23 +120,16 @@ def test_resumed_run_equals_unbroken_run(config, tmp_path):
   assert _hparams_summaries(tmp_path / "resumed") == _hparams_summaries(tmp_path / "unbroken") > 0
 
 
-def _events(workdir):
-  """The events of the TensorBoard event files in `workdir`."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return [event for path in workdir.glob("events.out.tfevents*")
-          for event in tf.compat.v1.train.summary_iterator(str(path))]
-
-
 def _hparams_summaries(workdir):
   """How many hyperparameter summaries the TensorBoard event files in `workdir` hold."""
   return sum(value.metadata.plugin_data.plugin_name == "hparams"
-             for event in _events(workdir) for value in event.summary.value)
+             for event in tensorboard_events.read(workdir) for value in event.summary.value)
 
 
 def _summary_steps(workdir):
   """{tag: the sorted steps of its summaries} in the TensorBoard event files of `workdir`."""
   steps = {}
-  for event in _events(workdir):
+  for event in tensorboard_events.read(workdir):
     for value in event.summary.value:
       steps.setdefault(value.tag, []).append(event.step)
   return {tag: sorted(found) for tag, found in steps.items()}
