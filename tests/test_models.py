@@ -204,3 +204,58 @@ def test_centred_w_posterior_is_offset_from_the_prior_of_the_given_labels():
                                             "beta_h": 1.0}, out, x, y,
                              jnp.zeros((4, 2)))
   np.testing.assert_allclose(terms["kl_w"], kl.mean(), rtol=1e-4)
+
+
+def test_mlp_is_relu_hidden_layers_then_a_linear_output():
+  """`MLP` against numpy from its own params: Dense, ReLU per hidden layer, a linear last Dense."""
+  mlp = models.MLP(hidden=(8, 8), out_dim=3)
+  x = jax.random.normal(jax.random.key(0), (5, 4))
+  params = jax.tree.map(np.asarray, mlp.init(jax.random.key(1), x)["params"])
+  h = np.asarray(x)
+  for name in ("Dense_0", "Dense_1"):
+    h = np.maximum(h @ params[name]["kernel"] + params[name]["bias"], 0.0)
+  want = h @ params["Dense_2"]["kernel"] + params["Dense_2"]["bias"]
+  assert (want < 0).any()  # the output layer's sign is free: a ReLU there would show
+  np.testing.assert_allclose(mlp.apply({"params": params}, x), want, rtol=1e-5, atol=1e-6)
+
+
+def _image_model(kind="csvae", **fields):
+  spec = models.ModelSpec(kind=kind, x_shape=(16, 16, 1), num_labels=2, z_dim=3, w_dim=2,
+                          hidden=(16,), conv_channels=(4, 8), likelihood="bernoulli", **fields)
+  x = jax.random.uniform(jax.random.key(0), (6, 16, 16, 1))
+  y = jnp.array([[1.0, 0.0], [0.0, 1.0]] * 3)
+  params = models.jit_init(models.LatentModel(spec).init)(
+      jax.random.key(1), x, y, models.draw_noise(spec, jax.random.key(2), 6))
+  return models.LatentModel(spec), params, x, y
+
+
+def test_an_image_decoder_outputs_logits_of_both_signs():
+  """A Bernoulli decoder's logits must go below 0 (pixels darker than 1/2): its last conv is linear."""
+  model, params, _, _ = _image_model()
+  z, w = jax.random.normal(jax.random.key(3), (6, 3)), jax.random.normal(jax.random.key(4), (6, 4))
+  logits, _ = model.apply(params, z, w, method=models.LatentModel.decode)
+  assert (logits < 0).mean() > 0.1 and (logits > 0).mean() > 0.1
+
+
+def test_encoders_give_each_example_its_own_posterior_variance():
+  """q(z|x) and q(w|x,y) output a log-variance per example, not a fixed one."""
+  model, params, x, y = _image_model()
+  post = model.apply(params, x, y, method=models.LatentModel.encode)
+  for name in ("z_logvar", "w_logvar"):
+    assert np.std(np.asarray(post[name]), axis=0).min() > 1e-4, name
+
+
+def test_q_y_of_an_image_model_reads_the_image_through_its_own_conv_trunk():
+  """q(y|x)'s network convolves the image (a trunk of its own: its loss moves no encoder)."""
+  _, params, _, _ = _image_model(infer_labels=True)
+  trunk = params["params"]["label_encoder"]["ConvTrunk_0"]
+  assert [trunk[f"Conv_{i}"]["kernel"].shape for i in range(2)] == [(4, 4, 1, 4), (4, 4, 4, 8)]
+
+
+def test_z_and_w_noise_are_independent_draws():
+  """`draw_noise`: z's and w's standard normals come from split keys (same sizes, no correlation)."""
+  spec = models.ModelSpec(kind="csvae", x_shape=(3,), num_labels=2, z_dim=4, w_dim=2)
+  noise = models.draw_noise(spec, jax.random.key(0), 2000)
+  chex.assert_shape([noise["z"], noise["w"]], (2000, 4))
+  corr = np.corrcoef(np.asarray(noise["z"]).ravel(), np.asarray(noise["w"]).ravel())[0, 1]
+  assert abs(corr) < 0.05, corr
