@@ -130,6 +130,11 @@ def test_w_prior_per_label_value():
   mean, logvar = models.w_prior(spec, jnp.array([[1.0, 0.0]]))
   np.testing.assert_allclose(mean, [[3.0, 3.0, 0.0, 0.0]])
   np.testing.assert_allclose(np.exp(0.5 * logvar), [[1.0, 1.0, 0.1, 0.1]], rtol=1e-6)
+  moved = dataclasses.replace(spec, w_present_mean=-2.0, w_present_scale=0.5, w_absent_mean=1.5,
+                              w_absent_scale=2.0)
+  mean, logvar = models.w_prior(moved, jnp.array([[0.0, 1.0]]))
+  np.testing.assert_allclose(mean, [[1.5, 1.5, -2.0, -2.0]])
+  np.testing.assert_allclose(np.exp(0.5 * logvar), [[2.0, 2.0, 0.5, 0.5]], rtol=1e-6)
 
 
 def _init_and_apply(spec, rng, x, y, compiled_init=True):
@@ -259,3 +264,25 @@ def test_z_and_w_noise_are_independent_draws():
   chex.assert_shape([noise["z"], noise["w"]], (2000, 4))
   corr = np.corrcoef(np.asarray(noise["z"]).ravel(), np.asarray(noise["w"]).ravel())[0, 1]
   assert abs(corr) < 0.05, corr
+
+
+def test_reparametrize_draws_from_the_posterior_variance():
+  """mu + sigma * eps with sigma = exp(logvar / 2): N(1, 4) at eps = (-1, 0, 1) is (-1, 1, 3)."""
+  z = models.reparametrize(jnp.ones(3), jnp.full(3, jnp.log(4.0)), jnp.array([-1.0, 0.0, 1.0]))
+  np.testing.assert_allclose(z, [-1.0, 1.0, 3.0], rtol=1e-6)
+
+
+def test_an_image_decoder_mirrors_the_encoder():
+  """The latents (w, z) [B, 4 + 3] pass the mirrored MLP to hidden[-1] = 16 features, then the conv
+  decoder from 16 features up to the (8, 4, 1) channels of the image."""
+  _, params, _, _ = _image_model()
+  kernels = [a.shape for a in jax.tree.leaves(params["params"]["decoder"]) if a.ndim > 1]
+  assert kernels == [(7, 16), (3, 3, 8, 4), (3, 3, 4, 1), (16, 128)], kernels
+
+
+def test_the_csvae_decoder_reads_w_and_z():
+  model, params, _, _ = _image_model()
+  z, w = jax.random.normal(jax.random.key(3), (6, 3)), jax.random.normal(jax.random.key(4), (6, 4))
+  decode = lambda z, w: model.apply(params, z, w, method=models.LatentModel.decode)[0]
+  assert not np.allclose(decode(z, w), decode(z, w + 1.0))
+  assert not np.allclose(decode(z, w), decode(z + 1.0, w))
