@@ -93,6 +93,33 @@ def test_two_processes_prepare_a_shared_celeba_data_dir_once(tmp_path):
   _assert_same_params(tmp_path / "one", tmp_path / "two", rtol=1e-3, atol=1e-4, step=4)
 
 
+_LATE_BARRIER = """
+import sys, time
+from absl import flags
+import jax
+from csvae_jax import parallel
+parallel.define_distributed_flags("__main__")
+flags.FLAGS(sys.argv)
+parallel.initialize_from_flags()
+if jax.process_index() == 0:
+  time.sleep(4)
+start = time.time()
+parallel.wait_for_all_processes("csvae_jax test: process 0 is late", timeout_s=60)
+print(f"waited {time.time() - start:.1f} s")
+"""
+
+
+def test_processes_wait_at_a_barrier_for_one_that_is_late():
+  """`wait_for_all_processes(name, timeout_s=60)`: process 1 waits the 4 s process 0 takes."""
+  flags = _distributed_flags()
+  workers = [subprocess.Popen([sys.executable, "-c", _LATE_BARRIER, *flags, f"--process_id={i}"],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+  outputs = [_finish(worker, timeout=120) for worker in workers]
+  waited = float(outputs[1].rsplit("waited ", 1)[1].split()[0])
+  assert 3.0 <= waited < 60, outputs[1][-2000:]
+
+
 def _eval_scalars(workdir):
   """{tag: value} of the trainer's "eval/" scalars in the TensorBoard event files of `workdir`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
