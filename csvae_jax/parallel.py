@@ -65,11 +65,6 @@ def shard_batch(local: dict[str, np.ndarray], mesh: Mesh, leading_dims: int = 0)
   return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in local.items()}
 
 
-def fetch(tree):
-  """Replicated arrays to numpy via this process's copy (device_get would need every process's)."""
-  return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)), tree)
-
-
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
   """Raises ValueError unless the device count divides the global batch."""
   if batch_size % mesh.size:

@@ -107,7 +107,7 @@ def _evaluate(eval_step, state, split, batch_size: int, max_examples: int, mesh,
     batch = {k: split[k][start:start + per_process] for k in ("x", "y")}
     metrics = eval_step(state, parallel.shard_batch(batch, mesh), rng)
     totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
-  return {k: float(v) / num_batches for k, v in parallel.fetch(totals).items()}
+  return {k: float(v) / num_batches for k, v in jax.device_get(totals).items()}
 
 
 def _eval_images(model: trained_model.TrainedModel, split: dict[str, np.ndarray],
@@ -212,7 +212,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     checkpoint.check_compatible(saved_config, config, last_saved, manager.directory)
     state = checkpoint.restore_state(manager, last_saved, state)
     logging.info("Resumed from the checkpoint at step %d in %s", last_saved, manager.directory)
-  step = int(parallel.fetch(state.step))
+  step = int(jax.device_get(state.step))
 
   writer = metric_writers.create_default_writer(str(paths.resolve(workdir)),
                                                 just_logging=jax.process_index() > 0)
@@ -242,7 +242,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
         start_time = time.perf_counter()
         state, metrics = train_chunk(state, parallel.shard_batch(chunk, mesh, leading_dims=1),
                                      loop_rng)
-        metrics = parallel.fetch(metrics)
+        metrics = jax.device_get(metrics)
         elapsed = time.perf_counter() - start_time
         _check_finite(metrics, step, step + num_steps, last_saved)
         if is_first_dispatch:
@@ -260,7 +260,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
         evaluate, save = step % t.eval_every == 0 or is_last, step % t.ckpt_every == 0 or is_last
         if evaluate or save:  # this process's copy of the encoder/decoder, for numpy inference
           model = trained_model.TrainedModel(
-              spec=spec, params=parallel.fetch(state.vae.params), adversary_params=None,
+              spec=spec, params=jax.device_get(state.vae.params), adversary_params=None,
               config=config, step=step, workdir=workdir)
         if evaluate:
           eval_metrics = _evaluate(eval_step, state, eval_data, t.batch_size,
