@@ -534,8 +534,9 @@ def test_the_adversary_learns_from_the_observed_examples_alone(config):
 
 def test_an_adversary_of_inferred_labels_learns_q_s_likeliest_for_the_missing_ones(config):
   """adversary_labels="inferred": a batch whose second half has its labels hidden moves the
-  adversary as the whole batch does with q(y|x)'s likeliest labels in their place, all observed
-  (and otherwise than "observed" does); the setting needs a model that infers labels."""
+  adversary as the whole batch does with q(y|x)'s likeliest labels in their place and the observed
+  ones kept, all given to an adversary of "observed" labels (and otherwise than "observed" does
+  on the hidden batch); the setting needs a model that infers labels."""
   config.model.adversary_labels = "inferred"
   spec, state = _state(config, "csvae", True)
   x = jax.random.normal(jax.random.key(1), (16, 3))
@@ -551,8 +552,10 @@ def test_an_adversary_of_inferred_labels_learns_q_s_likeliest_for_the_missing_on
     after, _ = jax.jit(functools.partial(steps.adversary_step, spec=spec))(
         copy(state), x, y, noise, y_mask=y_mask)
     return jax.tree.leaves(after.adversary.params)
-  inferred, full = step(spec, y * y_mask, y_mask), step(spec, filled, jnp.ones_like(y))
-  observed = step(dataclasses.replace(spec, adversary_labels="observed"), y * y_mask, y_mask)
+  observed_spec = dataclasses.replace(spec, adversary_labels="observed")
+  # The reference takes the filled labels as given, every one observed: no inference in its path.
+  inferred, full = step(spec, y * y_mask, y_mask), step(observed_spec, filled, jnp.ones_like(y))
+  observed = step(observed_spec, y * y_mask, y_mask)
   for a, b, c, before in zip(inferred, full, observed, jax.tree.leaves(state.adversary.params)):
     np.testing.assert_allclose(a - before, b - before, rtol=1e-4, atol=1e-7)
   assert any(not np.allclose(a, c) for a, c in zip(inferred, observed))
