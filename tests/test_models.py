@@ -225,6 +225,8 @@ def test_mlp_is_relu_hidden_layers_then_a_linear_output():
 
 
 def _image_model(kind="csvae", **fields):
+  """A small model of 16x16 grey images (z [B, 3], w [B, 2 * 2]): (model, params, x [6, 16, 16, 1],
+  y [6, 2])."""
   spec = models.ModelSpec(kind=kind, x_shape=(16, 16, 1), num_labels=2, z_dim=3, w_dim=2,
                           hidden=(16,), conv_channels=(4, 8), likelihood="bernoulli", **fields)
   x = jax.random.uniform(jax.random.key(0), (6, 16, 16, 1))
@@ -281,6 +283,7 @@ def test_an_image_decoder_mirrors_the_encoder():
 
 
 def test_the_csvae_decoder_reads_w_and_z():
+  """p(x | w, z): moving either latent moves the decoded image."""
   model, params, _, _ = _image_model()
   z, w = jax.random.normal(jax.random.key(3), (6, 3)), jax.random.normal(jax.random.key(4), (6, 4))
   decode = lambda z, w: model.apply(params, z, w, method=models.LatentModel.decode)[0]

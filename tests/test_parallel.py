@@ -1,5 +1,5 @@
 """Data parallelism: 1 vs 8 (fake CPU) devices and 1 vs 2 processes train to the same parameters;
-2 processes evaluate as 1 does."""
+2 processes evaluate as 1 does and wait for each other at a barrier."""
 
 import json
 import os
