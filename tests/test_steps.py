@@ -286,6 +286,20 @@ def _eval(spec, config, state, split):
       state, split, jax.random.key(2))
 
 
+def test_eval_step_reads_uint8_images_as_the_unit_interval():
+  """The evaluation of a batch of uint8 images (as the data pipeline holds them) is the one of
+  the same images as floats in [0, 1]."""
+  config = tiny_images.get_config()
+  config.model.kind = "csvae"
+  spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
+  state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
+  images = jax.random.randint(jax.random.key(1), (8, 32, 32, 3), 0, 256).astype(jnp.uint8)
+  y = (jax.random.uniform(jax.random.key(2), (8, 2)) < 0.5).astype(jnp.float32)
+  as_uint8 = _eval(spec, config, state, {"x": images, "y": y})
+  as_floats = _eval(spec, config, state, {"x": images.astype(jnp.float32) / 255.0, "y": y})
+  chex.assert_trees_all_close(as_uint8, as_floats, rtol=1e-5)
+
+
 def _encode(spec, state, split):
   return jax.device_get(models.LatentModel(spec).apply(
       {"params": state.vae.params}, split["x"], split["y"], method=models.LatentModel.encode))
