@@ -29,3 +29,5 @@ def test_none_passes_through_and_tuples_come_back():
   np.testing.assert_array_equal(doubled[:, 0], 2 * np.arange(10.0))
   assert zeros.shape == (10,)
   assert [batching.padded_size(n, 256) for n in (1, 8, 9, 200, 256)] == [8, 8, 16, 256, 256]
+  # A batch size that is no power of two caps the padding: a full slice is not padded past it.
+  assert [batching.padded_size(n, 100) for n in (60, 65, 100)] == [64, 100, 100]
