@@ -392,6 +392,9 @@ def test_the_cosine_schedule_warms_up_then_decays_to_its_final_share(config):
   np.testing.assert_allclose(rates[12], 0.001, rtol=1e-4)
   optim.schedule = "constant"
   np.testing.assert_allclose(-_updates(optim, np.ones(3)), 0.1, rtol=1e-4)
+  optim.schedule = "linear"
+  with pytest.raises(ValueError, match="Unknown schedule 'linear'; valid: 'constant', 'cosine'"):
+    train_state_lib.make_optimizer(optim, 12)
 
 
 def test_adam_takes_its_betas_and_clipping_from_the_config(config):
