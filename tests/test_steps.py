@@ -216,6 +216,14 @@ def test_a_chunk_draws_the_noise_of_its_steps_one_by_one(config):
   chex.assert_trees_all_equal(noise[1], noise[2])
 
 
+def _tiny_images_csvae():
+  """(config, spec, initial state) of a CSVAE of `configs/tiny_images.py`: 32x32 RGB, 2 labels."""
+  config = tiny_images.get_config()
+  config.model.kind = "csvae"
+  spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
+  return config, spec, train_state_lib.init_train_state(jax.random.key(0), config, spec)
+
+
 def _flops(fn, *args) -> float:
   """XLA's FLOP count of `fn` compiled for `args`."""
   cost = jax.jit(fn).lower(*args).compile().cost_analysis()
@@ -225,10 +233,7 @@ def _flops(fn, *args) -> float:
 def test_the_compiled_step_runs_the_encoder_forward_once():
   """Both halves encode x, and XLA merges the two passes: the compiled step costs the encoder/
   decoder's half plus the adversary's update at a given z, not a second forward of q(z|x)."""
-  config = tiny_images.get_config()
-  config.model.kind = "csvae"
-  spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
-  state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
+  config, spec, state = _tiny_images_csvae()
   x, y = jnp.ones((16, 32, 32, 3)), jnp.ones((16, 2))
   noise = models.draw_noise(spec, jax.random.key(1), 16)
   betas = dict(config.loss)
@@ -289,10 +294,7 @@ def _eval(spec, config, state, split):
 def test_eval_step_reads_uint8_images_as_the_unit_interval():
   """The evaluation of a batch of uint8 images (as the data pipeline holds them) is the one of
   the same images as floats in [0, 1]."""
-  config = tiny_images.get_config()
-  config.model.kind = "csvae"
-  spec = train_state_lib.model_spec(config, x_shape=(32, 32, 3), num_labels=2)
-  state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
+  config, spec, state = _tiny_images_csvae()
   images = jax.random.randint(jax.random.key(1), (8, 32, 32, 3), 0, 256).astype(jnp.uint8)
   y = (jax.random.uniform(jax.random.key(2), (8, 2)) < 0.5).astype(jnp.float32)
   as_uint8 = _eval(spec, config, state, {"x": images, "y": y})
