@@ -1,6 +1,7 @@
 """The jitted min-max step: traced once, each player updated by its own optimizer only, the
 adversarial terms pushing the way the paper says, and training that does what the paper claims."""
 
+import dataclasses
 import functools
 
 import chex
@@ -31,6 +32,26 @@ def _setup(config, splits=None, label_names=("upper_half",)):
                                     label_names=label_names)
   state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
   return spec, state, splits
+
+
+def test_every_model_field_of_the_config_reaches_the_spec_and_the_state(config):
+  """Each `config.model` field, set away from `models.ModelSpec`'s default, is the spec's (a field
+  `model_spec` dropped would build the default model without a word), and the state built from
+  the spec has the configured adversary: z [3] -> 7 -> 5 -> k logits."""
+  changed = {"kind": "csvae", "z_dim": 3, "w_dim": 4, "hidden": (16,), "conv_channels": (8,),
+             "adversary_hidden": (7, 5), "likelihood": "gaussian_fixed", "x_fixed_std": 0.3,
+             "w_present_mean": 2.0, "w_present_scale": 0.5, "w_absent_mean": -1.0,
+             "w_absent_scale": 0.2, "w_prior_centred": True, "compute_dtype": "bfloat16",
+             "infer_labels": True, "adversary_labels": "inferred", "missing_labels": "likeliest"}
+  assert set(changed) == set(config.model)
+  defaults = {f.name: f.default for f in dataclasses.fields(models.ModelSpec)}
+  assert all(value != defaults[name] for name, value in changed.items() if name != "kind")
+  config.model.update(changed)
+  spec = train_state_lib.model_spec(config, x_shape=(3,), num_labels=2)
+  assert {name: getattr(spec, name) for name in changed} == changed
+  state = train_state_lib.init_train_state(jax.random.key(0), config, spec)
+  kernels = [layer["kernel"].shape for _, layer in sorted(state.adversary.params["MLP_0"].items())]
+  assert kernels == [(3, 7), (7, 5), (5, 2)]
 
 
 def test_prepare_batch_scales_uint8_images_to_the_unit_interval_and_hides_missing_labels():
