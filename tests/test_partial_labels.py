@@ -74,6 +74,16 @@ def test_hiding_is_seeded_per_split_and_hides_whole_examples():
   assert (twins["train"]["y_mask"] != twins["validation"]["y_mask"]).any()
 
 
+def test_hiding_leaves_the_callers_masks_as_they_were():
+  splits = _splits()
+  for split in splits.values():
+    split["y_mask"] = np.ones_like(split["y"])
+  hidden = partial_labels.apply(splits, _data_config(0.1))
+  assert hidden["train"]["y_mask"].mean() < 0.2
+  for split in splits.values():
+    np.testing.assert_array_equal(split["y_mask"], 1.0)
+
+
 def test_hiding_keeps_y_every_row_and_the_test_split():
   splits = _splits()
   hidden = partial_labels.apply(splits, _data_config(0.1))
@@ -245,6 +255,20 @@ def test_independent_pseudo_labels_are_each_labels_likelier_value_sure_or_not():
   assert 0 < is_confident.mean() < 0.5
   np.testing.assert_array_equal(guesses, on >= 0.5)
   np.testing.assert_array_equal(is_confident, (np.maximum(on, 1 - on) >= 0.9).all(axis=1))
+
+
+def test_exclusive_pseudo_labels_are_the_likeliest_class_kept_at_the_confidence():
+  rng = np.random.default_rng(0)
+  label = rng.integers(0, 3, 300)
+  x = (rng.normal(size=(300, 2)) + 1.5 * np.eye(3, 2)[label]).astype(np.float32)  # overlapping
+  y = np.eye(3, dtype=np.float32)[label]
+  guesses, is_confident = pseudo_labels.predict(x[:150], y[:150], x[150:], exclusive=True)
+  scaler = preprocessing.StandardScaler().fit(x[:150])
+  probabilities = linear_model.LogisticRegression(max_iter=2000).fit(
+      scaler.transform(x[:150]), label[:150]).predict_proba(scaler.transform(x[150:]))
+  assert 0 < is_confident.mean() < 0.5
+  np.testing.assert_array_equal(guesses, np.eye(3)[probabilities.argmax(axis=1)])
+  np.testing.assert_array_equal(is_confident, probabilities.max(axis=1) >= 0.9)
 
 
 def test_exclusive_pseudo_labels_keep_their_columns_when_a_label_has_no_example():
