@@ -94,6 +94,13 @@ def test_vae_scales_its_mean_shift(trained):
       y[:, 0].astype(int)])
   np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, 0, on=False, point=2.0),
                              model.decode(z), atol=1e-5)
+  # Two attributes switched on together: both shifts, added.
+  z = model.encode(x, y)["z_mu"]
+  for j in (0, 1):
+    points = np.array(switching.switch_points(model).z_mean[j])
+    z = z + points[1] - points[y[:, j].astype(int)]
+  np.testing.assert_allclose(csvae_jax.switch_attribute(model, x, y, ["Eyeglasses", 1]),
+                             model.decode(z), atol=1e-5)
 
 
 def _float_split(trained):
@@ -134,6 +141,9 @@ def test_conditional_kinds_decode_with_the_label_set_to_p(trained, kind):
 
 def test_csvae_decodes_with_w_j_set_to_the_point(trained):
   model = trained[0]["csvae"]
+  # The absent prior moved off the origin (a prior, not a parameter: the same network), so that
+  # switching off is seen to reach its mean.
+  model = dataclasses.replace(model, spec=dataclasses.replace(model.spec, w_absent_mean=-0.5))
   x, y = _float_split(trained)
   latents = model.encode(x, y)
   w = latents["w_mu"].reshape(len(x), 3, 2)
@@ -143,8 +153,9 @@ def test_csvae_decodes_with_w_j_set_to_the_point(trained):
   absent = model.spec.w_absent_mean
   def decoded_with(w_new):
     return model.decode(latents["z_mu"], w=w_new.reshape(len(x), 6))
+  # `on` as a Python bool or a numpy one (an element of an array of them).
   for point, on, value in [([1.5, 4.5], True, [1.5, 4.5]), (None, True, default),
-                           (paper, True, paper), (None, False, [absent, absent])]:
+                           (paper, True, paper), (None, np.False_, [absent, absent])]:
     w_new = w.copy()
     w_new[:, 0] = value
     np.testing.assert_allclose(
@@ -199,18 +210,19 @@ def test_w_grid_and_principal_points_lay_out_w_j(trained):
   grid = switching.w_grid(model, 3, span=1.0, centre=np.array([0.0, 10.0]))
   np.testing.assert_allclose(grid[:4], [[-1, 9], [-1, 10], [-1, 11], [0, 9]])  # second fastest
   np.testing.assert_allclose(switching.w_grid(model, 3)[4], [3.0, 3.0])  # the present prior's mean
-  # Principal points of the faces with glasses: their mean, then +-2 sample sd along the first
-  # principal direction (the largest eigenvalue of their covariance).
+  # Principal points of the faces with a beard, in W_Facial_Hair: their mean, then +-2 sample sd
+  # along the first principal direction (the largest eigenvalue of their covariance).
   faces = procedural.make_split(64, seed=3, image_size=32)
-  present = faces["y"][:, 0] == 1
-  w = model.encode(faces["x"][present], faces["y"][present])["w_mu"].reshape(-1, 3, 2)[:, 0]
-  points = switching.principal_points(model, 0, faces["x"], faces["y"], num_components=1)
+  present = faces["y"][:, 1] == 1
+  w = model.encode(faces["x"][present], faces["y"][present])["w_mu"].reshape(-1, 3, 2)[:, 1]
+  points = switching.principal_points(model, "Facial_Hair", faces["x"], faces["y"],
+                                      num_components=1)
   np.testing.assert_allclose(points[1], w.mean(0), atol=1e-5)
   sd = np.sqrt(np.linalg.eigvalsh(np.cov(w.T)).max())
   np.testing.assert_allclose(np.linalg.norm(points[[0, 2]] - w.mean(0), axis=1), 2 * sd,
                              rtol=1e-4)
   # Two directions, 3 x 3 points, the second fastest: +-2 sd along the second at the first's mean.
-  both = switching.principal_points(model, 0, faces["x"], faces["y"])
+  both = switching.principal_points(model, 1, faces["x"], faces["y"])
   second = np.sqrt(np.linalg.eigvalsh(np.cov(w.T)).min())
   np.testing.assert_allclose(np.linalg.norm(both[[3, 5]] - w.mean(0), axis=1), 2 * second,
                              rtol=1e-4)
@@ -268,6 +280,9 @@ def test_unknown_attribute_lists_the_valid_ones(trained):
   with pytest.raises(ValueError, match="Unknown attribute 'Glasses'; this model knows Eyeglasses, "
                                        "Facial_Hair, Smiling"):
     csvae_jax.switch_attribute(models_by_kind["vae"], split["x"], split["y"], "Glasses")
+  with pytest.raises(ValueError, match="Attribute index 3 is out of range; this model has 3: "
+                                       "Eyeglasses, Facial_Hair, Smiling"):
+    csvae_jax.switch_attribute(models_by_kind["vae"], split["x"], split["y"], 3)
 
 
 def test_the_edit_command_starts_from_the_given_labels_else_the_targets_opposite(trained):
