@@ -362,3 +362,5 @@ def test_configs_saved_before_the_labelling_fields_load_as_the_data_were():
   assert (filled.label_fraction, filled.label_seed, filled.unlabelled) == (1.0, 0, "missing")
   old.name = "tfd"
   assert data_lib.with_label_defaults(old).unlabelled == "pseudo"  # paper 5.2.1, as before
+  kept = data_lib.with_label_defaults(_data_config(0.1, "drop", seed=3))  # fields it has stay
+  assert (kept.label_fraction, kept.label_seed, kept.unlabelled) == (0.1, 3, "drop")
