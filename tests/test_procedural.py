@@ -49,8 +49,8 @@ def test_split_keys_dtypes_shapes_and_ranges():
       rows = factor[split["identity"] == person]
       np.testing.assert_array_equal(rows, np.broadcast_to(rows[0], rows.shape), err_msg=name)
     if name == "hair_style":
-      assert factor.dtype == np.int32 and factor.min() >= 0
-      assert factor.max() < procedural.NUM_HAIR_STYLES
+      assert factor.dtype == np.int32
+      assert set(factor) == set(range(procedural.NUM_HAIR_STYLES))  # every style among 12 people
     else:
       assert factor.dtype == np.float32 and 0 <= factor.min() and factor.max() <= 1, name
   assert split["factor/background"].shape == (48, 3)
@@ -136,6 +136,19 @@ def test_rendering_is_a_pure_function_of_the_factors(faces):
   small = procedural.make_split(300, seed=2, image_size=32)
   np.testing.assert_array_equal(
       procedural.rerender(faces, procedural.attribute_factors(faces), image_size=32), small["x"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_true_edit_switches_the_attribute_on_or_off_and_keeps_the_rest(faces, name):
+  """`rerender_switched`, the ground truth of target-changed: the faces that already are as asked
+  come back as they were, the others as re-rendered with the attribute switched."""
+  j = NAMES.index(name)
+  for on in (True, False):
+    truth = procedural.rerender_switched(faces, name, on)
+    already = faces["y"][:, j] == on
+    assert 0 < already.mean() < 1
+    np.testing.assert_array_equal(truth[already], faces["x"][already])
+    np.testing.assert_array_equal(truth, _with(faces, name, int(on)))
 
 
 @pytest.mark.parametrize("name", NAMES)
