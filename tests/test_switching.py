@@ -269,6 +269,22 @@ def test_tfd_models_switch_exclusively_by_default(trained):
   assert not np.allclose(csvae_jax.switch_attribute(model, x, y, "Smiling"), exclusive)
 
 
+def test_a_model_reads_uint8_images_in_the_unit_interval_and_refuses_bad_input(trained):
+  model, split = trained[0]["csvae"], trained[1]
+  x, y = split["x"], split["y"]
+  for a, b in zip(model.encode(x, y).values(), model.encode(x / 255.0, y).values()):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+  with pytest.raises(ValueError, match=r"y has shape \(6, 2\); expected \[6, 3\] \(labels "
+                                       r"Eyeglasses, Facial_Hair, Smiling\)"):
+    model.encode(x, y[:, :2])
+  with pytest.raises(ValueError, match=r"x has shape \(6, 16, 32, 3\); this model takes "
+                                       r"\[B, 32, 32, 3\] or one example"):
+    model.encode(x[:, ::2], y)
+  with pytest.raises(ValueError, match=r"This CSVAE has no q\(y\|x\): give the labels, or train "
+                                       r"with config.model.infer_labels=True"):
+    csvae_jax.switch_attribute(model, x, None, "Eyeglasses")  # no labels, and none to infer
+
+
 def test_edits_come_back_as_uint8_rounded_and_clipped():
   images = np.array([-0.2, 0.0, 0.4 / 255, 0.6 / 255, 0.5, 1.0, 1.3])
   np.testing.assert_array_equal(switching.to_uint8(images), [0, 0, 0, 1, 128, 255, 255])

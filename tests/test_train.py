@@ -344,7 +344,11 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
   assert results["recon_mse"] == pytest.approx(squared.mean(), rel=1e-5)
   assert results["relative_recon_mse"] == pytest.approx(np.mean(squared.mean(0) / x.var(0)),
                                                         rel=1e-5)
-  adversary = model.predict_labels_from_z(model.encode(test["x"], test["y"])["z_mu"])
+  z = model.encode(test["x"], test["y"])["z_mu"]
+  adversary = model.predict_labels_from_z(z)  # q(y_i = 1 | z): the sigmoid of its logits
+  logits = models.Adversary(model.spec.adversary_hidden, 3).apply(
+      {"params": model.adversary_params}, z)
+  np.testing.assert_allclose(adversary, jax.nn.sigmoid(logits), rtol=1e-5, atol=1e-7)
   assert results["adversary_accuracy"] == np.mean((adversary > 0.5) == test["y"])
   # W_j's probes read label j from its own block of w; the "withheld" one encodes with every
   # label given as 0, so that the centred prior's offset cannot carry the label into w.
