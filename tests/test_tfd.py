@@ -124,17 +124,14 @@ def test_unlabelled_modes_through_the_registry(prepared, prepared_all, unlabelle
   config.name, config.unlabelled = "tfd", unlabelled
   config.manual_dir, config.data_dir = prepared["root"], prepared["data_dir"]
   splits = data_lib.load_dataset(config).splits
-  for split in tfd.SPLITS:
-    every = prepared_all["splits"][split]
-    kept = every["y_mask"][:, 0] == 1 if unlabelled == "drop" else np.ones(len(every["y"]), bool)
-    for key in ("x", "y", "y_mask", "identity"):
-      np.testing.assert_array_equal(splits[split][key], every[key][kept])
   # The evaluation reads the labelled images alone, whichever way training took the others.
   evaluation = data_lib.load_evaluation_dataset(config).splits
   for split in tfd.SPLITS:
     every = prepared_all["splits"][split]
     labelled = every["y_mask"][:, 0] == 1
+    kept = labelled if unlabelled == "drop" else np.ones(len(every["y"]), bool)
     for key in ("x", "y", "y_mask", "identity"):
+      np.testing.assert_array_equal(splits[split][key], every[key][kept])
       np.testing.assert_array_equal(evaluation[split][key], every[key][labelled])
 
 
