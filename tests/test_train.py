@@ -77,6 +77,15 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
   error = np.mean((model.reconstruct(test["x"], test["y"]) - test["x"]) ** 2)
   assert error < 0.1 * test["x"].var(0).mean()  # 0.058 measured; the mean point scores 1
 
+  # A checkpoint written before the labelling fields existed loads with its data as they were.
+  saved = tmp_path / "checkpoints" / "400" / "config" / "metadata"
+  older = json.loads(saved.read_text())
+  for name in ("label_fraction", "label_seed", "unlabelled"):
+    del older["data"][name]
+  saved.write_text(json.dumps(older))
+  data = csvae_jax.load(workdir).config.data
+  assert (data.label_fraction, data.label_seed, data.unlabelled) == (1.0, 0, "missing")
+
 
 def test_vae_has_no_w_entry_and_no_adversary(config, tmp_path):
   config.model.kind = "vae"
