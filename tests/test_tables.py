@@ -1,6 +1,7 @@
 """The attribute classifier and the paper's Tables 1 and 2 (Method 1, Method 2)."""
 
 import hashlib
+import inspect
 import json
 import types
 
@@ -301,9 +302,20 @@ def test_the_best_point_is_the_searched_point_whose_edits_switch(trained):
       np.testing.assert_allclose(searched[(j, on)][0], w[:, j].mean(0), rtol=1e-5, atol=1e-6)
 
 
-def test_eval_writes_tables_with_a_stable_schema(trained):
+def test_eval_writes_tables_with_a_stable_schema(trained, monkeypatch):
   config, dataset, _, model, root = trained
+  searched = []  # (function, the split it searched its points on)
+  for name, argument in (("method1", "search"), ("method2", "search"), ("style_points", "split")):
+    def spy(*args, real=getattr(tables, name), name=name, argument=argument, **kwargs):
+      split = inspect.signature(real).bind(*args, **kwargs).arguments[argument]
+      searched.append((name, next(k for k, v in dataset.splits.items() if v is split)))
+      return real(*args, **kwargs)
+    monkeypatch.setattr(tables, name, spy)
   out = evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"))
+  # Test tables choose every point on the validation faces (3 attributes' style points).
+  assert sorted(set(searched)) == [("method1", "validation"), ("method2", "validation"),
+                                   ("style_points", "validation")] and len(searched) == 5
+  searched.clear()
   meta = {"dataset", "model", "seed", "data_seed", "step", "split", "search_split", "classifier",
           "classifier_sha256"}
   with open(root / "table1.json") as f:
@@ -363,6 +375,8 @@ def test_eval_writes_tables_with_a_stable_schema(trained):
                                      split="validation")
   assert (root / "table1_validation.json").exists() and (root / "styles_validation.json").exists()
   assert validation["table2"]["search_split"] == "train"
+  assert sorted(set(searched)) == [("method1", "train"), ("method2", "train"),
+                                   ("style_points", "train")] and len(searched) == 5
   assert validation["table1"]["split"] == validation["styles"]["split"] == "validation"
   with pytest.raises(ValueError, match="Unknown split 'train' for the tables; valid: test, valid"):
     evaluate.write_tables(config, model, dataset, str(root), str(root / "classifier"),

@@ -238,6 +238,11 @@ def test_label_probes_score_balanced_accuracy_so_a_common_label_cannot_inflate_t
       pytest.approx(0.5, abs=0.03))
   carrying = np.concatenate([noise, y[:, None]], axis=1)
   assert evaluate.probe_accuracy(carrying[:1000], y[:1000], carrying[1000:], y[1000:]) == 1.0
+  # Fitted on the training features alone: a column blank there learns nothing, whatever it
+  # carries in the test features (a probe fitted on those would score 1).
+  blank = np.concatenate([noise[:1000], np.zeros((1000, 1))], axis=1)
+  assert evaluate.probe_accuracy(blank, y[:1000], carrying[1000:], y[1000:]) == (
+      pytest.approx(0.5, abs=0.03))
 
 
 def test_training_time_evaluation_averages_the_full_batches_of_its_first_examples():
