@@ -48,9 +48,17 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
       # a rate from the second report on, the first dispatch's compilation left out
       "train/examples_per_sec": [200, 300, 400], "steps_per_sec": [200, 300, 400]}
 
+  drawn, draw = {}, evaluate.plots.plot_latent_projections
+  def spy(path, x, x_hat, latents, names, y, title=""):  # the figure, with what it was given
+    drawn.update(x=x, names=names, y=y)
+    draw(path, x, x_hat, latents, names, y, title)
+  monkeypatch.setattr(evaluate.plots, "plot_latent_projections", spy)
   results = evaluate.evaluate(config, workdir)
   with open(tmp_path / "eval" / "metrics.json") as f:
     assert json.load(f) == results
+  test = data_lib.load_dataset(config.data).splits["test"]  # its points coloured by their label
+  assert drawn["names"] == ["z1", "z2", "w1", "w2"] and np.array_equal(drawn["x"], test["x"])
+  np.testing.assert_array_equal(drawn["y"], test["y"][:, 0])
   assert {"recon_mse", "relative_recon_mse", "z_label_probe_accuracy", "w_label_probe_accuracy",
           "adversary_accuracy"} <= set(results)
   assert results["step"] == 400 and results["w_label_probe_accuracy"] > 0.9
@@ -73,7 +81,6 @@ def test_train_then_eval_writes_checkpoints_summaries_metrics_and_figure(config,
   assert isinstance(x_hat, np.ndarray) and x_hat.shape == (2, 3)
   # Reconstructions come back in the roll's units (its coordinates span about -11..21), close to
   # the inputs.
-  test = data_lib.load_dataset(config.data).splits["test"]
   error = np.mean((model.reconstruct(test["x"], test["y"]) - test["x"]) ** 2)
   assert error < 0.1 * test["x"].var(0).mean()  # 0.058 measured; the mean point scores 1
 
@@ -374,7 +381,10 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
       assert results[f"w_j_label{suffix}_probe_accuracy/{name}"] == evaluate.probe_accuracy(
           w_train[:, block], train["y"][:, j], w_test[:, block], test["y"][:, j])
   assert (tmp_path / "run" / "eval" / "reconstructions.png").stat().st_size > 5_000
-  for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json"):
+  for name in ("table1.md", "table1.json", "table2.md", "table2.json", "styles.json",
+               "attribute_product.png", *(f"{figure}_{attribute}.png" for figure in (
+                   "w_grid", "style_transfer") for attribute in ("Eyeglasses", "Facial_Hair",
+                                                                 "Smiling"))):
     assert (tmp_path / "run" / "eval" / name).exists(), name
   assert (tmp_path / "run" / "classifier" / "classifier.json").exists()
   # The tables name the judge that scored them: the hash of the parameters kept on disk.
