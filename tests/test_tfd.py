@@ -271,6 +271,9 @@ def test_deal_splits_every_stratum_in_the_shares():
       assert abs((parts[in_stratum] == part).sum() - share * in_stratum.sum()) <= 2
   in_upper_half = strata >= 7  # A run of consecutive strata, as the labelled images are.
   assert abs((parts[in_upper_half] == 2).sum() - 0.1 * in_upper_half.sum()) <= 2
+  for size in range(1, 101):  # one stratum of any size: every part within one example of its share
+    counts = np.bincount(tfd.deal(np.zeros(size, int), (0.8, 0.1, 0.1), rng), minlength=3)
+    assert np.all(np.abs(counts - size * np.array([0.8, 0.1, 0.1])) < 1), size
 
 
 def test_96x96_config(tmp_path):
@@ -358,15 +361,6 @@ def test_v73_file(tmp_path):
               r"'folds'\)")
 
 
-def test_v73_file_with_other_header_text_is_caught_from_scipy(tmp_path):
-  (tmp_path / "manual").mkdir()
-  path = tfd_fixtures.write_v73_stub(str(tmp_path / "manual" / "TFD_48x48.mat"))
-  with open(path, "r+b") as f:
-    f.write(b"MATLAB 7.30 file")  # Only the version bytes 124-127 still say 7.3.
-  _load_fails(str(tmp_path / "manual"), tmp_path, ValueError,
-              r"is a MATLAB 7.3 \(HDF5\) file.*save\('-v7'")
-
-
 @pytest.mark.parametrize("content", [
     b"<!DOCTYPE html><html><body>Forbidden</body></html>" + b" " * 200, b"", b"\x00" * 200])
 def test_file_that_is_not_a_mat(tmp_path, content):
@@ -400,6 +394,7 @@ def test_wrong_images(tmp_path, images, shape):
     ({"labs_ex": np.full((59, 1), 1, np.int32)},
      r"labs_ex is int32 \[59, 1\]; expected \[60, 1\] numbers"),
     ({"labs_ex": np.full((60, 1), 8, np.int32)}, r"labs_ex holds \[8\]; expected -1 .* or 1..7"),
+    ({"labs_ex": np.full((60, 1), 0, np.int32)}, r"labs_ex holds \[0\]; expected -1 .* or 1..7"),
     ({"labs_id": np.full((60, 1), 0.5)}, r"labs_id holds non-integer values"),
     ({"folds": np.zeros((60, 4), np.int32)}, r"folds is \[60, 4\]; expected \[60, 5\]"),
 ])

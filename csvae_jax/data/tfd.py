@@ -34,7 +34,6 @@ SPLITS = ("train", "validation", "test")
 SPLIT_SHARES = (0.8, 0.1, 0.1)
 VARIABLES = ("images", "labs_ex", "labs_id", "folds")
 NUM_FOLDS = 5
-_V73_HEADER = b"MATLAB 7.3 MAT-file"
 _SOURCE = ("the Toronto Face Database (Susskind, Anderson, Hinton 2010), which the University of "
            "Toronto distributes on request")
 
@@ -108,12 +107,9 @@ def read_tfd(path: str, resolution: int) -> TfdArrays:
   fix_v73 = (f"{path} is a MATLAB 7.3 (HDF5) file, which scipy cannot read: re-save it as v7 in "
              f"MATLAB or Octave: load('{path}'); save('-v7', '{path}', "
              f"{', '.join(repr(v) for v in VARIABLES)}).")
-  with open(path, "rb") as f:
-    if f.read(128).startswith(_V73_HEADER):
-      raise ValueError(fix_v73)
   try:
     mat = scipy.io.loadmat(path)
-  except NotImplementedError:  # scipy's answer to v7.3 files whose header text differs.
+  except NotImplementedError:  # scipy's answer to a v7.3 file (its header's version 0x0200).
     raise ValueError(fix_v73) from None
   except (ValueError, scipy.io.matlab.MatReadError) as error:
     raise ValueError(f"{path} is not a readable MATLAB file ({error}): get the original TFD "
