@@ -249,14 +249,23 @@ def test_confidence_sets_how_many_unlabelled_images_are_kept():
   assert kept[0] > kept[1] > kept[2] > 0
 
 
-def test_split_is_seeded():
+def test_split_is_seeded(monkeypatch):
+  fitted, fit = [], pseudo_labels.fit_classifier
+  def spy(features, labels, *args):
+    fitted.append(features)
+    return fit(features, labels, *args)
+  monkeypatch.setattr(pseudo_labels, "fit_classifier", spy)
   arrays = _arrays(tfd_fixtures.make_tfd(NUM_IMAGES))
-  first = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=0))
-  again = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=0))
-  other = tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=1))
+  def protocol(seed):  # and the images its first classifier, the one measured, is fitted on
+    fitted.clear()
+    return tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=seed)), fitted[0]
+  (first, first_fit), (again, again_fit), (other, other_fit) = map(protocol, (0, 0, 1))
   np.testing.assert_array_equal(first.splits, again.splits)
   assert first.accuracy == again.accuracy
   assert (first.splits != other.splits).any()
+  # The labelled images held out to measure the classifier follow the seed too.
+  np.testing.assert_array_equal(first_fit, again_fit)
+  assert first_fit.shape == other_fit.shape and (first_fit != other_fit).any()
 
 
 def test_deal_splits_every_stratum_in_the_shares():
