@@ -210,6 +210,8 @@ def test_each_split_has_the_same_share_of_originally_labelled_images(prepared):
 def test_metadata_holds_the_classifier_accuracy_and_the_counts(prepared):
   metadata = prepared["metadata"]
   assert 0.5 < metadata["classifier_accuracy"] <= 1.0  # Chance is 1/7.
+  protocol = tfd.label_and_split(_arrays(prepared["truth"]), tfd.TfdConfig(name="48x48"))
+  assert metadata["classifier_accuracy"] == protocol.accuracy  # of the file's own protocol
   for split in tfd.SPLITS:
     counts = metadata["counts"][split]
     labels = prepared["splits"][split]["y"]
@@ -266,6 +268,10 @@ def test_split_is_seeded(monkeypatch):
   # The labelled images held out to measure the classifier follow the seed too.
   np.testing.assert_array_equal(first_fit, again_fit)
   assert first_fit.shape == other_fit.shape and (first_fit != other_fit).any()
+  # So does the split where the seed changes nothing else (every image kept, none pseudo-labelled).
+  kept_all = [tfd.label_and_split(arrays, tfd.TfdConfig(name="t", seed=seed, pseudo_label=False))
+              for seed in (0, 1)]
+  assert (kept_all[0].splits != kept_all[1].splits).any()
 
 
 def test_deal_splits_every_stratum_in_the_shares():
