@@ -156,6 +156,20 @@ def test_identities_are_kept(prepared):
   assert min(identities) >= 1
 
 
+def test_an_image_the_identity_file_leaves_out_gets_minus_one(small, tmp_path):
+  path = os.path.join(small, "identity_CelebA.txt")
+  with open(path, newline="") as f:
+    lines = f.read().split("\r\n")
+  left_out = lines[0].split()[0]  # the first image, in the glasses subset (below)
+  with open(path, "w", newline="") as f:
+    f.write("\r\n".join(lines[1:]))
+  data_dir = str(tmp_path / "data")
+  _load(small, tmp_path)
+  identities = {example["filename"].decode(): example["identity"]
+                for split in SPLIT_INDEX for example in _examples(data_dir, "glasses", split)}
+  assert identities[left_out] == -1 and min(v for k, v in identities.items() if k != left_out) >= 1
+
+
 def test_missing_identity_file_gives_minus_one(tmp_path):
   root = celeba_fixtures.write_celeba(str(tmp_path / "m"), 20, with_identity=False, crlf=False)
   splits, _ = celeba.load(root, str(tmp_path / "d"), "glasses")
@@ -360,10 +374,12 @@ def test_missing_file(small, tmp_path, name):
     _load(small, tmp_path)
 
 
-def test_html_page_saved_as_the_zip(tmp_path):
+@pytest.mark.parametrize("head", ["", "<!-- " + "a comment that fills the first kilobyte " * 30 + "-->"])
+def test_html_page_saved_as_the_zip(tmp_path, head):
   root = celeba_fixtures.write_celeba(str(tmp_path / "celeba"), 12, zip_images=True)
   with open(os.path.join(root, "img_align_celeba.zip"), "w") as f:
-    f.write("<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head></html>")
+    f.write("<!DOCTYPE html>" + head + "<html><head><title>Google Drive - Quota exceeded</title>"
+            "</head></html>")
   with pytest.raises(ValueError, match=r"img_align_celeba.zip is an HTML page.*Google Drive.*"
                                        r"download the file again"):
     _load(root, tmp_path)
@@ -430,6 +446,25 @@ def test_image_of_the_wrong_size(small, tmp_path):
   Image.new("RGB", (200, 200)).save(os.path.join(small, "img_align_celeba", "000001.jpg"))
   with pytest.raises(ValueError, match=r"000001.jpg is 200x200 \(width x height\); expected the "
                                        r"aligned CelebA images, 178x218"):
+    _load(small, tmp_path)
+
+
+def test_a_greyscale_image_is_read_as_rgb(small, tmp_path):
+  path = os.path.join(small, "img_align_celeba", "000001.jpg")  # in the glasses subset
+  Image.open(path).convert("L").save(path)
+  _load(small, tmp_path)
+  example = next(e for split in SPLIT_INDEX for e in _examples(str(tmp_path / "data"), "glasses",
+                                                                split)
+                 if e["filename"] == b"000001.jpg")
+  grey = np.asarray(Image.open(path))[..., None].repeat(3, axis=-1)  # [218, 178, 3]
+  np.testing.assert_array_equal(example["image"], celeba.preprocess_image(grey).numpy())
+
+
+def test_damaged_image(small, tmp_path):
+  with open(os.path.join(small, "img_align_celeba", "000001.jpg"), "r+b") as f:
+    f.write(b"\x00" * 64)  # the JPEG header overwritten
+  with pytest.raises(ValueError, match=r"000001.jpg is not a readable JPEG \(.*\): download it "
+                                       r"again"):
     _load(small, tmp_path)
 
 
