@@ -374,7 +374,7 @@ def test_missing_file(small, tmp_path, name):
     _load(small, tmp_path)
 
 
-@pytest.mark.parametrize("head", ["", "<!-- " + "a comment that fills the first kilobyte " * 30 + "-->"])
+@pytest.mark.parametrize("head", ["", "<!-- " + "a comment past the first kilobyte " * 30 + "-->"])
 def test_html_page_saved_as_the_zip(tmp_path, head):
   root = celeba_fixtures.write_celeba(str(tmp_path / "celeba"), 12, zip_images=True)
   with open(os.path.join(root, "img_align_celeba.zip"), "w") as f:
