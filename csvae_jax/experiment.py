@@ -83,9 +83,7 @@ def collect(root: str, split: str, num_steps: int) -> dict[str, dict[int, dict[s
   """Every run of a comparison's layout (ROOT/KIND/seedS) whose tables of `split` are there for
   step `num_steps`: {kind: {seed: run}}."""
   results = {}
-  for kind_dir in sorted(paths.resolve(root).iterdir()):
-    if not kind_dir.is_dir():
-      continue
+  for kind_dir in sorted(paths.resolve(root).iterdir()):  # a file there globs nothing
     for run_dir in sorted(kind_dir.glob("seed*")):
       run = _read_tables(str(run_dir), split, num_steps)
       if run is not None:
