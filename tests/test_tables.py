@@ -427,6 +427,15 @@ def test_a_run_with_its_tables_is_summarised_without_training_or_checkpoints(tmp
   (folder / "table1_validation.json").write_text(json.dumps({**table1, "step": 10}))
   with pytest.raises(AssertionError, match="trained or evaluated again"):
     experiment.train_and_tables(config, str(tmp_path / "run"), "", "validation")
+  # Trained again, its evaluation is of the split asked for, judged by the classifier named.
+  asked = []
+  def evaluated(config, workdir, classifier_dir="", split="test"):
+    asked.append((classifier_dir, split))
+    (folder / f"table1{evaluate.file_suffix(split)}.json").write_text(json.dumps(table1))
+  monkeypatch.setattr(trainer, "train_and_evaluate", lambda *args: None)
+  monkeypatch.setattr(evaluate, "evaluate", evaluated)
+  run, _ = experiment.train_and_tables(config, str(tmp_path / "run"), "judge", "validation")
+  assert asked == [("judge", "validation")] and run["table1"] == table1
 
 
 def test_the_densest_point_is_in_the_largest_cluster_where_the_mean_is_between_them():
