@@ -20,6 +20,7 @@ traceback.
 
 import ast
 import functools
+import importlib.util
 import linecache
 import logging as std_logging
 import os
@@ -40,19 +41,28 @@ _RUN_PACKAGES = ("csvae_jax", "clu")
 _QUIET_WARNINGS = ("Given directory is read only",)
 
 
+def _package_dirs(packages: Sequence[str]) -> tuple[str, ...]:
+  """The folders `packages` are imported from (found, not imported), each ending in os.sep."""
+  specs = [importlib.util.find_spec(package) for package in packages]
+  return tuple(os.path.abspath(folder) + os.sep for spec in specs if spec is not None
+               for folder in spec.submodule_search_locations or ())
+
+
 class _RunLines(std_logging.Filter):
-  """Passes warnings and errors, and INFO lines of the running program and of _RUN_PACKAGES."""
+  """Passes warnings and errors, and INFO lines of the running program and of _RUN_PACKAGES (by
+  the folder each is imported from: a checkout named csvae_jax holding a .venv stays quiet)."""
 
   def __init__(self, main_file: str):
     super().__init__()
     self._main_file = main_file
+    self._run_dirs = _package_dirs(_RUN_PACKAGES)
 
   def filter(self, record: std_logging.LogRecord) -> bool:
     path = record.pathname
     if record.levelno == std_logging.WARNING and str(record.msg).startswith(_QUIET_WARNINGS):
       return False
     return (record.levelno >= std_logging.WARNING or path == self._main_file
-            or any(f"{os.sep}{package}{os.sep}" in path for package in _RUN_PACKAGES))
+            or path.startswith(self._run_dirs))
 
 
 def setup() -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from absl import flags
+import clu
 import numpy as np
 import pytest
 
@@ -85,6 +86,10 @@ USER_ERRORS = {
                                 r"different config: model.z_dim: checkpoint 3, config 2; Use the "
                                 r"config it was trained with"),
     "unwritable workdir": (_unwritable_workdir, r"--workdir .* is not writable"),
+    "diverged run": (
+        lambda tmp_path: trainer._check_finite({"loss": np.nan}, 200, 300, 200),  # pylint: disable=protected-access
+        r"Non-finite train/loss between steps 201 and 300; the run stopped and its last "
+        r"checkpoint \(step 200\) is kept. Lower config.optim"),
     "missing checkpoint": (lambda tmp_path: trained_model.load(str(tmp_path)),
                            r"No checkpoint in .*; train first"),
     "unknown config field": (
@@ -103,6 +108,7 @@ def test_overrides_set_the_checkpoints_config_fields_by_their_types():
       "--data.data_dir=/new/place", "--eval.probe_max_train=500", "--model.hidden=(8, 8)",
       "--loss.beta_h=1"])
   assert given.to_dict() == tiny.get_config().to_dict()  # a copy: the caller's is left as it was
+  assert config.is_locked  # as --config gives it: a typo of a field raises
   assert config.data.data_dir == "/new/place" and config.eval.probe_max_train == 500
   assert config.model.hidden == (8, 8) and config.loss.beta_h == 1.0
   def others(c):
@@ -127,6 +133,12 @@ def test_bad_input_exits_2_with_one_line_naming_it(name, tmp_path, capsys):
   assert len(error_lines) == 1
   assert error_lines[0].endswith("(--verbosity=1 shows the traceback)")
   assert re.search(message, error_lines[0]), error_lines[0]
+
+
+def test_an_error_without_a_message_is_named_by_its_type():
+  # A bucket read that timed out, say: an OSError, so bad input, but with nothing to print.
+  assert console.one_line(TimeoutError()) == (
+      "Error: TimeoutError (--verbosity=1 shows the traceback)")
 
 
 def test_verbosity_1_keeps_the_traceback(monkeypatch):
@@ -180,50 +192,60 @@ def test_a_config_file_imports_its_siblings_from_any_folder(tmp_path):
 
 @pytest.mark.parametrize("verbosity", [None, "0"])
 def test_the_run_logs_its_own_lines_and_other_libraries_warnings(tmp_path, verbosity):
-  """By default: INFO of the program and of this package, WARNING of other libraries but for the
-  quiet ones; with --verbosity given, every library at that level."""
-  for package in ("csvae_jax", "otherlib"):
-    (tmp_path / package).mkdir()
-    (tmp_path / package / "noisy.py").write_text(
-        "from absl import logging\n"
-        "def say():\n"
-        f"  logging.info('info of {package}')\n"
-        f"  logging.warning('warning of {package}')\n"
-        "  logging.warning('Given directory is read only: /x')\n")
+  """By default: INFO of the program, of this package and of clu (its metric tables), WARNING of
+  other libraries but for the quiet ones; with --verbosity given, every library at that level. A
+  package is known by the folder it is imported from: another library installed in a checkout
+  named csvae_jax is not this package."""
+  noisy = ("from absl import logging\n"
+           "def say(package):\n"
+           "  logging.info(f'info of {package}')\n"
+           "  logging.warning(f'warning of {package}')\n"
+           "  logging.warning('Given directory is read only: /x')\n")
+  # Each module's log records carry the file its code was compiled from.
+  files = {"csvae_jax": os.path.join(os.path.dirname(console.__file__), "noisy.py"),
+           "clu": os.path.join(os.path.dirname(clu.__file__), "noisy.py"),
+           "otherlib": str(tmp_path / "csvae_jax" / ".venv" / "lib" / "otherlib" / "noisy.py")}
   script = tmp_path / "program.py"
   script.write_text(
-      "import importlib.util\n"
       "from absl import logging\n"
       "from csvae_jax import console\n"
-      "def load(package):\n"
-      f"  path = {str(tmp_path)!r} + '/' + package + '/noisy.py'\n"
-      "  spec = importlib.util.spec_from_file_location(package + '_noisy', path)\n"
-      "  module = importlib.util.module_from_spec(spec)\n"
-      "  spec.loader.exec_module(module)\n"
-      "  return module\n"
+      "def say(package):\n"
+      f"  namespace = {{}}\n"
+      f"  exec(compile({noisy!r}, {files!r}[package], 'exec'), namespace)\n"
+      "  namespace['say'](package)\n"
       "def main(argv):\n"
       "  console.setup()\n"
       "  logging.info('info of the program')\n"
-      "  load('csvae_jax').say()\n"
-      "  load('otherlib').say()\n"
+      "  say('csvae_jax')\n"
+      "  say('clu')\n"
+      "  say('otherlib')\n"
       "console.run(main)\n")
   result = _run([str(script), *([f"--verbosity={verbosity}"] if verbosity else [])], cwd=REPO,
                 env=dict(os.environ, PYTHONPATH=REPO))
   assert result.returncode == 0, result.stderr[-2000:]
   lines = [line.split("] ", 1)[1] for line in result.stderr.splitlines() if "] " in line]
-  shown = {"info of the program", "info of csvae_jax", "warning of csvae_jax",
-           "warning of otherlib"}
+  shown = {"info of the program", "info of csvae_jax", "warning of csvae_jax", "info of clu",
+           "warning of clu", "warning of otherlib"}
   if verbosity:
     shown |= {"info of otherlib", "Given directory is read only: /x"}
   assert sorted(set(lines)) == sorted(shown)
 
 
-@pytest.mark.parametrize("program, flag", [("train.py", "--workdir"), ("eval.py", "--split")])
-def test_help_shows_the_programs_own_flags(program, flag):
-  result = _run([program, "--help"], cwd=REPO)
+@pytest.mark.parametrize("program, flag, doc", [
+    ("train.py", "--workdir", "Trains a model of the paper on a dataset"),
+    ("eval.py", "--split", "Evaluates the model in --workdir"),
+    # As pip's console script runs it: from a shim of its own, without a docstring.
+    ("csvae-train", "--workdir", "trains a model of the paper on a dataset")])
+def test_help_shows_the_programs_doc_and_own_flags(program, flag, doc):
+  if program.endswith(".py"):
+    result = _run([program, "--help"], cwd=REPO)
+  else:
+    shim = f"import sys; sys.argv[0] = {program!r}; from csvae_jax import train_cli; train_cli.run()"
+    result = _run(["-c", shim, "--help"], cwd=REPO)
   assert result.returncode == 1, result.stderr[-2000:]  # absl's --help ends with code 1.
-  own = result.stdout.split(f"{program}:", 1)[1]  # The flags listed under the program's name.
+  usage, own = result.stdout.split(f"{program}:", 1)  # The flags listed under the program's name.
   assert f"  {flag}: " in own and "  --config: " in own
+  assert doc in usage
 
 
 @pytest.mark.parametrize("form", ["separate", "joined", "joined with an argument"])
