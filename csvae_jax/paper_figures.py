@@ -48,7 +48,7 @@ def style_figures(model: trained_model.TrainedModel, split: dict[str, np.ndarray
     a, b = names[:2]
     pairs = [(p, q) for p in styles[a] for q in styles[b]]
     edits = switching.switch_attribute(
-        model, x[subject] / 255.0, y[subject], [a, b], on=[True, True],
+        model, x[subject] / 255.0, y[subject], [a, b],
         point=[np.array([p for p, _ in pairs]), np.array([q for _, q in pairs])])
     recon = model.reconstruct(x[subject], y[subject])[0]
     blank = np.full_like(x[subject], 255)

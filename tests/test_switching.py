@@ -180,11 +180,32 @@ def test_vae_exclusive_switch_shifts_from_the_mean_of_the_class(trained):
       atol=1e-5)
 
 
-def test_kinds_figure_shows_every_kind(trained, tmp_path):
-  models_by_kind, split = trained
-  paper_figures.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "kinds.png"),
-                          num_points=3)
-  assert (tmp_path / "kinds.png").stat().st_size > 10_000
+def test_kinds_figure_switches_one_subject_on_at_each_kinds_points(trained, tmp_path, monkeypatch):
+  """Figs. 3-4 as drawn: a subject without glasses (of those, the fewest other attributes), each
+  kind's row at its points (CSVAE: +-2 sd along W_j's first principal direction; the others p or
+  t over P_RANGE), beside the CSVAE's W_j posterior coloured by the attribute."""
+  models_by_kind, _ = trained
+  split = procedural.make_split(24, seed=11, image_size=32)
+  x, y = split["x"], split["y"]
+  drawn = {}
+  monkeypatch.setattr(paper_figures.plots, "plot_kinds", lambda *args: drawn.update(args=args))
+  paper_figures.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "k.png"),
+                             num_points=3)
+  _, subject, rows, _, w, present, w_points, name = drawn["args"]
+  absent = np.flatnonzero(y[:, 0] == 0)
+  i = absent[np.argmin(y[absent].sum(1))]
+  np.testing.assert_array_equal(subject, x[i] / 255.0)
+  assert name == "Eyeglasses" and list(rows) == list(models_by_kind)
+  csvae = models_by_kind["csvae"]
+  points = switching.principal_points(csvae, 0, x, y, num_components=1, steps=[-2, 0, 2])
+  np.testing.assert_allclose(w_points, points, atol=1e-5)
+  np.testing.assert_array_equal(present, y[:, 0] == 1)
+  np.testing.assert_allclose(w, csvae.encode(x, y)["w_mu"].reshape(len(x), 3, 2)[:, 0], atol=1e-5)
+  for kind, model in models_by_kind.items():
+    kind_points = points if kind == "csvae" else np.linspace(*switching.P_RANGE, 3)
+    for edit, point in zip(rows[kind], kind_points):
+      np.testing.assert_allclose(
+          edit, switching.switch_attribute(model, x[i] / 255.0, y[i], 0, point=point), atol=1e-5)
 
 
 def test_default_points_come_with_the_checkpoint(trained):
@@ -360,9 +381,12 @@ def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
   np.testing.assert_allclose(cells[2:], p_row, atol=1)
 
 
-def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
+def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path, monkeypatch):
   model = trained[0]["csvae"]
   split = procedural.make_split(24, seed=10, image_size=32)
+  w_grids, draw = [], plots.plot_w_grid
+  monkeypatch.setattr(paper_figures.plots, "plot_w_grid",
+                      lambda *args: w_grids.append(args) or draw(*args))
   written = paper_figures.style_figures(model, split, str(tmp_path), num_identities=4)
   assert sorted(os.path.basename(p) for p in written) == sorted(
       [f"{kind}_{name}.png" for kind in ("w_grid", "style_transfer") for name in
@@ -377,6 +401,30 @@ def test_style_figures_lay_out_inputs_then_a_row_per_style(trained, tmp_path):
   for row, point in enumerate(styles, start=1):
     edits = switching.switch_attribute(model, x[others], y[others], "Eyeglasses", point=point)
     np.testing.assert_array_equal(cells[row], edits)
+  # Each W grid: the subject (the face with the fewest attributes) decoded at a 5 x 5 grid around
+  # the present prior's mean, beside the posterior means of the split in that W_j.
+  subject = np.argmin(y.sum(1))
+  w, grid = model.encode(x, y)["w_mu"].reshape(len(x), 3, 2), switching.w_grid(model, 5)
+  assert [args[-1] for args in w_grids] == list(model.spec.label_names)
+  for j, (_, w_j, present, points, edits, _) in enumerate(w_grids):
+    np.testing.assert_allclose(w_j, w[:, j], atol=1e-5)
+    np.testing.assert_array_equal(present, y[:, j] == 1)
+    np.testing.assert_allclose(points, grid)
+    np.testing.assert_allclose(
+        edits, switching.switch_attribute(model, x[subject] / 255.0, y[subject], j, point=grid),
+        atol=1e-5)
+  # The attribute product: the input over white, its reconstruction over white, then glasses'
+  # styles down and facial hair's across, both switched on.
+  beards = switching.principal_points(model, 1, x, y, num_components=1, steps=[-1.5, 0, 1.5])
+  cells = _png_cells(tmp_path / "attribute_product.png", 3, 5)
+  recon = switching.to_uint8(model.reconstruct(x[subject], y[subject])[0])
+  for cell, expected in ((cells[0, 0], x[subject]), (cells[0, 1], recon), (cells[1:, :2], 255)):
+    np.testing.assert_allclose(cell, expected, atol=1)
+  for row, glasses in enumerate(styles):
+    for column, beard in enumerate(beards, start=2):
+      edit = switching.switch_attribute(model, x[subject], y[subject],
+                                        ["Eyeglasses", "Facial_Hair"], point=[glasses, beard])
+      np.testing.assert_allclose(cells[row, column], edit, atol=1)
 
 
 def test_every_plot_draws_its_png_and_leaves_pyplot_alone(tmp_path):
@@ -388,15 +436,18 @@ def test_every_plot_draws_its_png_and_leaves_pyplot_alone(tmp_path):
     from csvae_jax import plots
     r, out = np.random.default_rng(0), sys.argv[1]
     images = lambda *shape: r.uniform(size=shape)
+    greys = lambda n: np.arange(1, n + 1)[:, None, None, None] * np.full((n, 8, 8, 3), 51 / 255)
     plots.plot_latent_projections(f"{out}/projections.png", images(50, 3), images(50, 3),
                                   images(50, 3), ["z1", "z2", "w"], r.integers(0, 2, 50))
-    plots.plot_reconstructions(f"{out}/reconstructions.png", images(4, 8, 8, 3), images(4, 8, 8, 3))
+    plots.plot_reconstructions(f"{out}/reconstructions.png", np.zeros((4, 8, 8, 3)),
+                               np.full((4, 8, 8, 3), 0.5))
     plots.plot_w_grid(f"{out}/w_grid.png", images(20, 2), r.integers(0, 2, 20) > 0,
-                      images(4, 2), images(4, 8, 8, 3), "Eyeglasses")
-    plots.plot_kinds(f"{out}/kinds.png", images(8, 8, 3), {"csvae": images(3, 8, 8, 3)},
+                      images(4, 2), greys(4), "Eyeglasses")
+    plots.plot_kinds(f"{out}/kinds.png", np.zeros((8, 8, 3)), {"csvae": greys(3)},
                      {"csvae": "CSVAE"}, images(20, 2), r.integers(0, 2, 20) > 0, images(3, 2),
                      "Eyeglasses")
-    plots.plot_method_curves(f"{out}/fractions.png", {"a": (np.array([0.1, 1.0]), images(2, 2))},
+    fractions, values = np.array([0.01, 0.1, 1.0]), np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    plots.plot_method_curves(f"{out}/fractions.png", {"a": (fractions, values)},
                              "share of labelled examples", log_x=True, title="t")
     assert "matplotlib.pyplot" not in sys.modules
   """
@@ -405,3 +456,36 @@ def test_every_plot_draws_its_png_and_leaves_pyplot_alone(tmp_path):
   for name in ("projections", "reconstructions", "w_grid", "kinds", "fractions"):
     width, height = Image.open(tmp_path / f"{name}.png").size
     assert width > 100 and height > 50
+  def pixels(name):  # [H, W, 3] int
+    return np.asarray(Image.open(tmp_path / f"{name}.png").convert("RGB")).astype(int)
+  def where(name, levels):  # [len(levels), 2] median (row, column) of each grey level's pixels
+    found = [np.nonzero((np.abs(pixels(name) - 51 * level) <= 1).all(-1)) for level in levels]
+    assert all(len(rows) > 500 for rows, _ in found), name
+    return np.array([(np.median(rows), np.median(columns)) for rows, columns in found])
+  # Points coloured by their label, red and blue (the images beside them are grey).
+  for name in ("projections", "w_grid", "kinds"):
+    red, green, blue = pixels(name).reshape(-1, 3).T
+    assert (red - np.maximum(green, blue) > 40).sum() > 20 and (blue - red > 40).sum() > 20, name
+  # The W grid's images where their points are, w1 across and w2 up: point k of the 2 x 2 grid
+  # has w1 index k // 2 and w2 index k % 2 (grey levels 1-4).
+  row, column = where("w_grid", [1, 2, 3, 4]).T
+  near = lambda a, b: abs(a - b) < 3  # pixels
+  assert near(column[0], column[1]) and near(column[2], column[3]) and column[1] < column[2]
+  assert near(row[1], row[3]) and near(row[0], row[2]) and row[1] < row[0]
+  # The kinds: every edit of a row drawn after the input, in order (grey levels 1-3).
+  row, column = where("kinds", [1, 2, 3]).T
+  assert near(row[0], row[2]) and near(row[1], row[2]) and column[0] < column[1] < column[2]
+  # Method 1 falls from 1 to 0 in the left panel, target-changed rises from 0 to 1 in the right
+  # one, each a straight line on the log axis (matplotlib's first colour; the legend is left).
+  line = (np.abs(pixels("fractions") - (31, 119, 180)) <= 10).all(-1)
+  half = line.shape[1] // 2
+  for panel, sign in ((line[:, :half], 1), (line[:, half:], -1)):
+    rows, columns = np.nonzero(panel)
+    assert sign * np.corrcoef(rows, columns)[0, 1] > 0.5
+  off_line = rows - np.polyval(np.polyfit(columns, rows, 1), columns)
+  assert np.median(np.abs(off_line)) < 3  # pixels
+  # Each input (black) beside its reconstruction (mid grey): as many pixels of each.
+  drawn = pixels("reconstructions").reshape(-1, 3)
+  black = (drawn == 0).all(1).sum()
+  grey = ((drawn == drawn[:, :1]).all(1) & (np.abs(drawn[:, 0] - 127.5) < 1)).sum()
+  assert black > 1000 and abs(grey - black) < 0.05 * black, (black, grey)
