@@ -181,37 +181,37 @@ def test_vae_exclusive_switch_shifts_from_the_mean_of_the_class(trained):
 
 
 def test_kinds_figure_switches_one_subject_on_at_each_kinds_points(trained, tmp_path, monkeypatch):
-  """Figs. 3-4 as drawn: a subject without glasses (of those, the fewest other attributes), each
+  """Figs. 3-4 as drawn: a subject without a beard (of those, the fewest other attributes), each
   kind's row at its points (CSVAE: +-2 sd along W_j's first principal direction; the others p or
   t over P_RANGE), beside the CSVAE's W_j posterior coloured by the attribute."""
   models_by_kind, _ = trained
   faces = procedural.make_split(48, seed=11, image_size=32)
-  # The face with the fewest attributes wears glasses (the faces without any are left out): the
-  # subject is the one with the fewest among those without glasses.
-  counts = faces["y"].sum(1)
-  first = np.flatnonzero((faces["y"][:, 0] == 1) & (counts == 1))[:1]
+  # The face with the fewest attributes has a beard (the faces without any are left out): the
+  # subject is the one with the fewest among those without.
+  j, counts = 1, faces["y"].sum(1)
+  first = np.flatnonzero((faces["y"][:, j] == 1) & (counts == 1))[:1]
   order = np.concatenate([first, np.setdiff1d(np.flatnonzero(counts > 0), first)])
   split = {key: faces[key][order] for key in ("x", "y")}
   x, y = split["x"], split["y"]
   drawn = {}
   monkeypatch.setattr(paper_figures.plots, "plot_kinds", lambda *args: drawn.update(args=args))
-  paper_figures.kinds_figure(models_by_kind, split, "Eyeglasses", str(tmp_path / "k.png"),
+  paper_figures.kinds_figure(models_by_kind, split, "Facial_Hair", str(tmp_path / "k.png"),
                              num_points=3)
   _, subject, rows, _, w, present, w_points, name = drawn["args"]
-  absent = np.flatnonzero(y[:, 0] == 0)
+  absent = np.flatnonzero(y[:, j] == 0)
   i = absent[np.argmin(y[absent].sum(1))]
   np.testing.assert_array_equal(subject, x[i] / 255.0)
-  assert name == "Eyeglasses" and list(rows) == list(models_by_kind)
+  assert name == "Facial_Hair" and list(rows) == list(models_by_kind)
   csvae = models_by_kind["csvae"]
-  points = switching.principal_points(csvae, 0, x, y, num_components=1, steps=[-2, 0, 2])
+  points = switching.principal_points(csvae, j, x, y, num_components=1, steps=[-2, 0, 2])
   np.testing.assert_allclose(w_points, points, atol=1e-5)
-  np.testing.assert_array_equal(present, y[:, 0] == 1)
-  np.testing.assert_allclose(w, csvae.encode(x, y)["w_mu"].reshape(len(x), 3, 2)[:, 0], atol=1e-5)
+  np.testing.assert_array_equal(present, y[:, j] == 1)
+  np.testing.assert_allclose(w, csvae.encode(x, y)["w_mu"].reshape(len(x), 3, 2)[:, j], atol=1e-5)
   for kind, model in models_by_kind.items():
     kind_points = points if kind == "csvae" else np.linspace(*switching.P_RANGE, 3)
     for edit, point in zip(rows[kind], kind_points):
       np.testing.assert_allclose(
-          edit, switching.switch_attribute(model, x[i] / 255.0, y[i], 0, point=point), atol=1e-5)
+          edit, switching.switch_attribute(model, x[i] / 255.0, y[i], j, point=point), atol=1e-5)
 
 
 def test_default_points_come_with_the_checkpoint(trained):
