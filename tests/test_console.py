@@ -86,8 +86,8 @@ USER_ERRORS = {
                                 r"different config: model.z_dim: checkpoint 3, config 2; Use the "
                                 r"config it was trained with"),
     "unwritable workdir": (_unwritable_workdir, r"--workdir .* is not writable"),
-    "diverged run": (
-        lambda tmp_path: trainer._check_finite({"loss": np.nan}, 200, 300, 200),  # pylint: disable=protected-access
+    "diverged run": (  # pylint: disable-next=protected-access
+        lambda tmp_path: trainer._check_finite({"loss": np.nan}, 200, 300, 200),
         r"Non-finite train/loss between steps 201 and 300; the run stopped and its last "
         r"checkpoint \(step 200\) is kept. Lower config.optim"),
     "missing checkpoint": (lambda tmp_path: trained_model.load(str(tmp_path)),
@@ -210,7 +210,7 @@ def test_the_run_logs_its_own_lines_and_other_libraries_warnings(tmp_path, verbo
       "from absl import logging\n"
       "from csvae_jax import console\n"
       "def say(package):\n"
-      f"  namespace = {{}}\n"
+      "  namespace = {}\n"
       f"  exec(compile({noisy!r}, {files!r}[package], 'exec'), namespace)\n"
       "  namespace['say'](package)\n"
       "def main(argv):\n"
@@ -240,7 +240,8 @@ def test_help_shows_the_programs_doc_and_own_flags(program, flag, doc):
   if program.endswith(".py"):
     result = _run([program, "--help"], cwd=REPO)
   else:
-    shim = f"import sys; sys.argv[0] = {program!r}; from csvae_jax import train_cli; train_cli.run()"
+    shim = (f"import sys; sys.argv[0] = {program!r}; from csvae_jax import train_cli; "
+            "train_cli.run()")
     result = _run(["-c", shim, "--help"], cwd=REPO)
   assert result.returncode == 1, result.stderr[-2000:]  # absl's --help ends with code 1.
   usage, own = result.stdout.split(f"{program}:", 1)  # The flags listed under the program's name.
