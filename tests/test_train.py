@@ -346,9 +346,13 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
     return {os.path.relpath(path, root): v for path, v in snapshot(root).items()}
   before = rendered("trained")
   assert before  # rendered once, cached for the next run
-  # Moved elsewhere with its data, the run evaluates with its own config and finds them inside.
+  # Moved elsewhere with its data, the run evaluates with its own config and finds them inside;
+  # eval.py trains its judge where --classifier_dir says (one shared between runs).
   os.rename(tmp_path / "trained", tmp_path / "run")
-  results = evaluate.evaluate(None, str(tmp_path / "run"))
+  judge = tmp_path / "judge"
+  result = _cli("eval.py", "--workdir", str(tmp_path / "run"), "--classifier_dir", str(judge))
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
   assert rendered("run") == before
   assert not (tmp_path / "trained").exists()  # not rendered again where they were
   # Plumbing only: twenty steps do not reconstruct better than the mean image;
@@ -386,9 +390,9 @@ def test_procedural_images_train_and_evaluate(tmp_path, monkeypatch):
                    "w_grid", "style_transfer") for attribute in ("Eyeglasses", "Facial_Hair",
                                                                  "Smiling"))):
     assert (tmp_path / "run" / "eval" / name).exists(), name
-  assert (tmp_path / "run" / "classifier" / "classifier.json").exists()
+  assert (judge / "classifier.json").exists() and not (tmp_path / "run" / "classifier").exists()
   # The tables name the judge that scored them: the hash of the parameters kept on disk.
-  kept = (tmp_path / "run" / "classifier" / "params.msgpack").read_bytes()
+  kept = (judge / "params.msgpack").read_bytes()
   table1 = json.loads((tmp_path / "run" / "eval" / "table1.json").read_text())
   assert table1["classifier_sha256"] == hashlib.sha256(kept).hexdigest()
 
