@@ -319,11 +319,13 @@ def _cli(*args):
                         timeout=120, check=False)
 
 
-def test_cli_rejects_a_misspelt_config_field(tmp_path):
+def test_cli_rejects_a_misspelt_config_field_or_a_stray_argument(tmp_path):
   result = _cli("train.py", "--config", "configs/tiny.py", "--workdir", str(tmp_path),
                 "--config.train.num_stepz=10")
   assert result.returncode != 0
   assert "num_stepz" in result.stderr
+  stray = _cli("train.py", "--config", "configs/tiny.py", "--workdir", str(tmp_path), "extra")
+  assert stray.returncode == 1 and "Unexpected arguments: extra" in stray.stderr
   assert not os.path.exists(tmp_path / "checkpoints")
 
 
