@@ -319,13 +319,16 @@ def _cli(*args):
                         timeout=120, check=False)
 
 
-def test_cli_rejects_a_misspelt_config_field_or_a_stray_argument(tmp_path):
+def test_cli_rejects_a_misspelt_config_field_a_stray_argument_or_no_config(tmp_path):
   result = _cli("train.py", "--config", "configs/tiny.py", "--workdir", str(tmp_path),
                 "--config.train.num_stepz=10")
   assert result.returncode != 0
   assert "num_stepz" in result.stderr
   stray = _cli("train.py", "--config", "configs/tiny.py", "--workdir", str(tmp_path), "extra")
   assert stray.returncode == 1 and "Unexpected arguments: extra" in stray.stderr
+  unconfigured = _cli("train.py", "--workdir", str(tmp_path))
+  assert unconfigured.returncode == 1
+  assert "Flag --config must have a value other than None" in unconfigured.stderr
   assert not os.path.exists(tmp_path / "checkpoints")
 
 
