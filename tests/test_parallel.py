@@ -3,11 +3,13 @@
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 
+import clu
 import jax
 import numpy as np
 import pytest
@@ -56,7 +58,13 @@ def _assert_same_params(workdir_a, workdir_b, rtol, atol, step=200):
 def test_one_and_eight_devices_train_to_the_same_parameters(tmp_path):
   one, eight = _train(tmp_path / "one"), _train(tmp_path / "eight", devices=8)
   _finish(one)
-  assert "Devices: 8" in _finish(eight)
+  output = _finish(eight)
+  assert "Devices: 8" in output
+  # Its INFO lines are its own and clu's (metrics, progress), not every library's (orbax's...).
+  logged = set(re.findall(r"^I\d{4} [\d:.]+ +\d+ ([\w.]+):\d+\]", output, re.MULTILINE))
+  ours = {name for package in (csvae_jax, clu) for _, _, names in os.walk(
+      os.path.dirname(package.__file__)) for name in names}
+  assert "trainer.py" in logged and logged <= ours, logged - ours
   # Only the order of the batch reductions differs.
   _assert_same_params(tmp_path / "one", tmp_path / "eight", rtol=1e-3, atol=1e-4)
 
