@@ -267,6 +267,9 @@ def test_the_numpy_crop_of_photos_equals_the_tensorflow_preprocessing_bit_for_bi
                                   celeba.preprocess_image(photo).numpy())
   with pytest.raises(ValueError, match=r"aligned CelebA photo \(178 wide, 218 high\)"):
     celeba_crop.crop_and_resize(np.zeros((200, 200, 3), np.uint8))
+  # A float photo in [0, 1] would round to black: refused, naming the dtype.
+  with pytest.raises(ValueError, match=r"uint8 \[218, 178, 3\]; got float32 \[218, 178, 3\]"):
+    celeba_crop.crop_and_resize(np.ones(celeba.ALIGNED_SHAPE, np.float32))
 
 
 @pytest.mark.parametrize("image", [np.zeros((200, 200, 3), np.uint8),
