@@ -126,8 +126,11 @@ def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, t
                                        f"scripts/add_switch_points.py --workdir {workdir}"):
     csvae_jax.switch_attribute(old, np.zeros((1, 3)), np.zeros((1, 1)), 0)
   assert evaluate.evaluate(None, workdir)["step"] == 400  # computes them for itself
-  checkpoint.add_switch_points(workdir, 400, switch_points.compute(
-      old.encode, old.spec, splits, old.config.eval.probe_max_train, old.step))
+  # The command that the error names stores them as training did.
+  added = subprocess.run([sys.executable, "scripts/add_switch_points.py", "--workdir", workdir],
+                         cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+  assert added.returncode == 0, added.stderr[-2000:]
+  assert f"Stored the switch points of {workdir}" in added.stderr
   assert switching.switch_points(csvae_jax.load(workdir)).to_json() == stored.to_json()
   # One from before the densest point was kept: switching on names the command; off works.
   checkpoint.add_switch_points(workdir, 400, dataclasses.replace(stored, w_densest=None))
