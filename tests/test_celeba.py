@@ -456,9 +456,9 @@ def test_a_greyscale_image_is_read_as_rgb(small, tmp_path):
   path = os.path.join(small, "img_align_celeba", "000001.jpg")  # in the glasses subset
   Image.open(path).convert("L").save(path)
   _load(small, tmp_path)
-  example = next(e for split in SPLIT_INDEX for e in _examples(str(tmp_path / "data"), "glasses",
-                                                                split)
-                 if e["filename"] == b"000001.jpg")
+  data_dir = str(tmp_path / "data")
+  examples = [e for split in SPLIT_INDEX for e in _examples(data_dir, "glasses", split)]
+  example = next(e for e in examples if e["filename"] == b"000001.jpg")
   grey = np.asarray(Image.open(path))[..., None].repeat(3, axis=-1)  # [218, 178, 3]
   np.testing.assert_array_equal(example["image"], celeba.preprocess_image(grey).numpy())
 
