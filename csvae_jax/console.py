@@ -14,8 +14,10 @@ unknown attribute, an incompatible checkpoint, a diverged run), and any OSError 
 unwritable file or folder). Other errors, ours or other libraries', are bugs: they keep their
 traceback.
 
-`parse_flags_with_config_overrides` lets a program whose `--config` file is optional (eval) take
-`--config.<group>.<field>=<value>` without one, for `override_config` to apply to a checkpoint's.
+`define_choice_list` defines a list flag (`--kinds=csvae,vae`) whose items are checked against
+their choices when the flags are parsed. `parse_flags_with_config_overrides` lets a program whose
+`--config` file is optional (eval) take `--config.<group>.<field>=<value>` without one, for
+`override_config` to apply to a checkpoint's.
 """
 
 import ast
@@ -156,6 +158,15 @@ def run(main: Callable[[list[str]], Any],
     main_module.__doc__ = module.__doc__
   add_config_package_to_path(sys.argv)
   app.run(exit_on_user_error(main), **({"flags_parser": flags_parser} if flags_parser else {}))
+
+
+def define_choice_list(name: str, default: Sequence[str], choices: Sequence[str], help: str,
+                       flag_values: flags.FlagValues = flags.FLAGS) -> None:
+  """A comma-separated list flag each of whose items must be one of `choices`: a misspelt one
+  stops the program when its flags are parsed, before any work, naming the choices."""
+  flags.DEFINE_list(name, list(default), help, flag_values=flag_values)
+  flags.register_validator(name, lambda names: set(names) <= set(choices),
+                           f"choose from {', '.join(choices)}.", flag_values=flag_values)
 
 
 _CONFIG_FILE = re.compile(r"^--?config(=|$)")

@@ -1,7 +1,8 @@
 """One run of a comparison: train (or resume) a config in a workdir, then its tables on a split.
 
-Shared by `scripts/compare.py` (kinds on seeds), `scripts/screen.py` (settings per kind) and
-`scripts/label_fractions.py` (ways to train on a share of labelled examples).
+Shared by `scripts/compare.py` (kinds on seeds), `scripts/screen.py` (settings per kind,
+`screen_settings`) and `scripts/label_fractions.py` (ways to train on a share of labelled
+examples, `label_fraction_config`).
 """
 
 import copy
@@ -14,10 +15,24 @@ from absl import logging
 import ml_collections
 
 from csvae_jax import evaluate
+from csvae_jax import models
 from csvae_jax import paths
 from csvae_jax import trainer
 
 TABLES = ("table1", "table2", "styles")
+SCREEN_SETTINGS = ("default", "lr_x2", "z_x2", "beta_h_div3")
+
+
+def screen_settings(config: ml_collections.ConfigDict, kind: str) -> dict[str, dict[str, Any]]:
+  """The screen's settings that apply to `kind`, {name: overrides of `config`}: the config's
+  defaults, the encoder/decoder learning rate doubled, z of twice the size and, for the kinds
+  with an adversary, its weight beta_h divided by 3."""
+  out = {"default": {},
+         "lr_x2": {"optim.vae.learning_rate": 2 * config.optim.vae.learning_rate},
+         "z_x2": {"model.z_dim": 2 * config.model.z_dim}}
+  if models.ModelSpec(kind=kind, x_shape=(1,), num_labels=1).has_adversary:
+    out["beta_h_div3"] = {"loss.beta_h": config.loss.beta_h / 3}
+  return out
 
 # The settings of the semi-supervised objective (model.adversary_labels, model.missing_labels,
 # loss.unlabelled_ramp_steps, loss.label_confidence, train.labelled_per_batch) apply to the

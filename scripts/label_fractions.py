@@ -48,8 +48,9 @@ config_flags.DEFINE_config_file("config", None, "An image config, e.g. configs/p
 flags.DEFINE_string("workdir", None, "Where the runs, the classifier and the tables go.")
 flags.DEFINE_multi_string("runs", ["0.1=10,11,12", "0.01=10"],
                           "FRACTION=SEED,SEED,...: a label fraction and the seeds run at it.")
-flags.DEFINE_list("methods", ["labelled_only", "pseudo_labels", "semi_csvae", "semi_condvae"],
-                  "The methods run at every fraction.")
+console.define_choice_list("methods", experiment.LABEL_FRACTION_METHODS,
+                           experiment.LABEL_FRACTION_METHODS,
+                           "The methods run at every fraction.")
 flags.DEFINE_string("settings", "", "Optional JSON file {kind: {\"group.field\": value}} "
                     "(scripts/screen.py's best_settings.json): each kind's own overrides.")
 flags.DEFINE_string("reference", "", "Optional scripts/compare.py workdir of the same data: its "
@@ -87,10 +88,6 @@ def main(argv):
   f = flags.FLAGS
   base, root = f.config, f.workdir
   settings = json.loads(paths.resolve(f.settings).read_text()) if f.settings else {}
-  unknown = sorted(set(f.methods) - set(METHODS))
-  if unknown:
-    raise app.UsageError(f"--methods: unknown {', '.join(unknown)}; choose from "
-                         f"{', '.join(METHODS)}.")
   paths.check_workdir(root)
   for fraction, seeds in sorted(_parse_runs(f.runs).items(), reverse=True):
     for seed in seeds:
@@ -136,11 +133,11 @@ def main(argv):
       if runs:
         curves[method][1.0] = summary.summarise({"reference": runs}, reference=None)[
             "kinds"]["reference"]
+  curves = {m: dict(sorted(c.items())) for m, c in curves.items()}  # fractions ascending
   (paths.resolve(root) / "label_fractions.json").write_text(json.dumps(
       {m: {str(k): v for k, v in c.items()} for m, c in curves.items()}, indent=2))
-  lines = {NAMES[m]: {fraction: (c[fraction]["Method 1"]["mean"],
-                                 c[fraction]["target-changed"]["mean"])
-                      for fraction in sorted(c)} for m, c in curves.items()}
+  lines = {NAMES[m]: {fraction: (stats["Method 1"]["mean"], stats["target-changed"]["mean"])
+                      for fraction, stats in c.items()} for m, c in curves.items()}
   plots.plot_method_curves(os.path.join(root, "label_fractions.png"), {
       name: (np.array(list(points)), np.array(list(points.values())))
       for name, points in lines.items()}, "share of labelled examples", log_x=True)

@@ -29,7 +29,8 @@ from csvae_jax import plots
 from csvae_jax import trained_model
 
 flags.DEFINE_string("workdir", None, "A scripts/compare.py workdir.")
-flags.DEFINE_list("kinds", ["csvae", "condvae_info"], "Model kinds to draw.")
+console.define_choice_list("kinds", ["csvae", "condvae_info"], models.KINDS,
+                           "Model kinds to draw.")
 flags.DEFINE_integer("seed", 0, "The seed whose runs are drawn.")
 flags.DEFINE_enum("split", "validation", list(evaluate.SEARCH_SPLIT),
                   "The split the tables score (their points are chosen on the one before it).")
@@ -60,7 +61,8 @@ def curve(root: str, kind: str, seed: int, split: str,
 
 
 def main(argv):
-  del argv
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   console.setup()
   f = flags.FLAGS
   root, dataset, curves = f.workdir, None, {}

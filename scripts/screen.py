@@ -6,10 +6,10 @@ kind's choice by one rule fixed before any run (docs/experiments/2026-12-02-prot
 Every kind trains once per setting of --settings that applies to it (of: the config's defaults,
 the encoder/decoder learning rate doubled, z of twice the size, and, for the kinds with an
 adversary, its weight beta_h divided by 3), at the config's full budget with seed --seed, then
-`eval.py --split validation` scores it: the tables' points are chosen on train and scored on validation, so no
-test image takes part. The rule: per kind, the setting with the smallest sum of its ranks on
-validation Method 1 (at the paper's points; higher is better) and on validation target-changed
-(lower is better); ties go to the lower target-changed.
+`eval.py --split validation` scores it: the tables' points are chosen on train and scored on
+validation, so no test image takes part. The rule: per kind, the setting with the smallest sum
+of its ranks on validation Method 1 (at the paper's points; higher is better) and on validation
+target-changed (lower is better); ties go to the lower target-changed.
 
 Writes into --workdir: KIND/SETTING/ (each run with its eval/; rerun the command to resume),
 classifier/, screen.{md,json} (every run's validation figures and the choices) and
@@ -40,24 +40,14 @@ from csvae_jax import summary
 
 config_flags.DEFINE_config_file("config", None, "An image config, e.g. configs/procedural.py.")
 flags.DEFINE_string("workdir", None, "Where the runs, the classifier and the screen's tables go.")
-flags.DEFINE_list("kinds", list(models.KINDS), "Model kinds to screen.")
+console.define_choice_list("kinds", models.KINDS, models.KINDS, "Model kinds to screen.")
 flags.DEFINE_integer("seed", 0, "config.seed of every run of the screen.")
-flags.DEFINE_list("settings", ["default", "lr_x2", "z_x2", "beta_h_div3"],
-                  "The settings screened, for every kind they apply to (the choice is made among "
-                  "these); the runs go setting by setting, every kind's first.")
+console.define_choice_list("settings", experiment.SCREEN_SETTINGS, experiment.SCREEN_SETTINGS,
+                           "The settings screened, for every kind they apply to (the choice is "
+                           "made among these); the runs go setting by setting, every kind's first.")
 flags.DEFINE_list("merge", [], "Optional screen.json files of earlier screens on the same data: "
                   "their runs join the tables and the choice.")
 flags.mark_flags_as_required(["config", "workdir"])
-
-
-def settings(config, kind: str) -> dict[str, dict]:
-  """The screen's settings that apply to `kind`: {name: overrides of the config}."""
-  out = {"default": {},
-         "lr_x2": {"optim.vae.learning_rate": 2 * config.optim.vae.learning_rate},
-         "z_x2": {"model.z_dim": 2 * config.model.z_dim}}
-  if models.ModelSpec(kind=kind, x_shape=(1,), num_labels=1).has_adversary:
-    out["beta_h_div3"] = {"loss.beta_h": config.loss.beta_h / 3}
-  return out
 
 
 def main(argv):
@@ -78,7 +68,7 @@ def main(argv):
           "target-changed", "target-changed, on", "target-changed, off")
   for name in f.settings:
     for kind in f.kinds:
-      overrides = settings(base, kind).get(name)
+      overrides = experiment.screen_settings(base, kind).get(name)
       if overrides is None:
         continue
       config = experiment.with_overrides(base, {"seed": f.seed, "model.kind": kind, **overrides})

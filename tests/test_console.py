@@ -273,3 +273,14 @@ def test_a_missing_extra_is_named_but_a_missing_module_of_ours_is_a_bug(capsys):
   for name in ("csvae_jax.data.missing", None):
     with pytest.raises(ModuleNotFoundError):
       console.exit_needing_extra(ModuleNotFoundError("No module", name=name), "prog")
+
+
+def test_a_choice_list_flag_refuses_an_unknown_item_when_parsed():
+  values = flags.FlagValues()
+  console.define_choice_list("kinds", ["csvae"], ["vae", "csvae"], "Kinds.", flag_values=values)
+  values(["prog"])
+  assert values.kinds == ["csvae"]
+  values(["prog", "--kinds=vae,csvae"])
+  assert values.kinds == ["vae", "csvae"]
+  with pytest.raises(flags.IllegalFlagValueError, match="choose from vae, csvae"):
+    values(["prog", "--kinds=vae,gan"])

@@ -27,6 +27,18 @@ def _run(method1, target_changed):
           "table2": {"mean": {"target_changed": target_changed}}}
 
 
+def _tables(run: pathlib.Path, step: int, test: tuple[float, float],
+            validation: tuple[float, float] = (0.5, 0.009)) -> None:
+  """Writes run/eval's tables of both splits: (Method 1, target-changed) of each."""
+  (run / "eval").mkdir(parents=True)
+  for suffix, (method1, target_changed) in (("", test), ("_validation", validation)):
+    rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "accuracy": method1}]
+    (run / "eval" / f"table1{suffix}.json").write_text(json.dumps(
+        {"step": step, "rows": rows, "mean_accuracy": method1}))
+    (run / "eval" / f"table2{suffix}.json").write_text(json.dumps(
+        {"mean": {"target_changed": target_changed}}))
+
+
 def test_spreads_are_sample_standard_deviations():
   s = summary.stats([1.0, 2.0, 4.0])
   assert s["mean"] == pytest.approx(7 / 3)
@@ -155,85 +167,140 @@ def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
   assert "| CSVAE | lr_x2 (chosen) | 0.999 |" in table and "| CSVAE | default | 0.990 |" in table
 
 
+def test_a_screen_refuses_a_misspelt_setting_before_any_run(tmp_path):
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run([sys.executable, "scripts/screen.py", "--config",
+                           "configs/tiny_images.py", "--workdir", str(tmp_path / "screen"),
+                           "--settings=default,lr_2x"], cwd=root, capture_output=True, text=True)
+  assert result.returncode == 1
+  assert "choose from default, lr_x2, z_x2, beta_h_div3." in result.stderr
+  assert not (tmp_path / "screen").exists()
+
+
 def test_a_comparison_of_runs_copied_with_their_tables_alone(tmp_path):
-  """scripts/compare.py over runs brought from another machine without checkpoints: nothing is
-  trained, the summary pairs them, and the kinds figures (which need models) are left out."""
-  config = tiny_images.get_config()
+  """scripts/compare.py on the validation split over runs brought from another machine without
+  checkpoints: nothing is trained; the summary pairs them, with the runs of an earlier summary
+  (a run in the workdir replaces the merged one of its kind and seed); the kinds figures (which
+  need models) are left out; runs.json gains this invocation, each run with its settings."""
+  steps = tiny_images.get_config().train.num_steps
+  workdir = tmp_path / "compare"
   for kind, seed, method1 in (("csvae", 0, 0.9), ("csvae", 1, 0.8),
                               ("condvae_info", 0, 0.7), ("condvae_info", 1, 0.75)):
-    folder = tmp_path / "compare" / kind / f"seed{seed}" / "eval"
-    folder.mkdir(parents=True)
-    rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "accuracy": method1}]
-    table1 = {"step": config.train.num_steps, "rows": rows, "mean_accuracy": method1}
-    (folder / "table1.json").write_text(json.dumps(table1))
-    (folder / "table2.json").write_text(json.dumps({"mean": {"target_changed": 0.005}}))
+    _tables(workdir / kind / f"seed{seed}", steps, (0.1, 0.009), validation=(method1, 0.005))
+  (tmp_path / "earlier.json").write_text(json.dumps({
+      "figures": {"Method 1": {"higher_is_better": True, "digits": 3}},
+      "runs": {"csvae": {"1": {"Method 1": 0.1}, "2": {"Method 1": 0.95}},
+               "condvae_info": {"2": {"Method 1": 0.6}}}}))
+  (tmp_path / "settings.json").write_text(json.dumps({"csvae": {"model.z_dim": 3}}))
+  (workdir / "runs.json").write_text(json.dumps({"invocations": [{"kinds": ["vae"]}]}))
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   subprocess.run([sys.executable, "scripts/compare.py", "--config", "configs/tiny_images.py",
                   f"--config.data.data_dir={tmp_path / 'data'}", "--seeds=0,1",
-                  "--workdir", str(tmp_path / "compare"), "--kinds=csvae,condvae_info"],
+                  "--workdir", str(workdir), "--kinds=csvae,condvae_info", "--split=validation",
+                  f"--merge={tmp_path / 'earlier.json'}",
+                  f"--settings={tmp_path / 'settings.json'}"],
                  cwd=root, check=True, capture_output=True)
-  out = json.loads((tmp_path / "compare" / "summary.json").read_text())
+  out = json.loads((workdir / "summary.json").read_text())
   assert out["runs"]["csvae"] == {"0": {"Method 1": 0.9, "Eyeglasses → present": 0.9,
                                         "target-changed": 0.005},
                                   "1": {"Method 1": 0.8, "Eyeglasses → present": 0.8,
-                                        "target-changed": 0.005}}
-  assert out["paired"]["condvae_info"]["Method 1"]["a_better"] == 2
-  assert not list((tmp_path / "compare").glob("*.png"))
+                                        "target-changed": 0.005},
+                                  "2": {"Method 1": 0.95}}
+  assert out["kinds"]["condvae_info"]["Method 1"]["values"] == [0.7, 0.75, 0.6]
+  assert out["paired"]["condvae_info"]["Method 1"]["a_better"] == 3
+  assert out["settings"] == {"csvae": {"model.z_dim": 3}}
+  invocations = json.loads((workdir / "runs.json").read_text())["invocations"]
+  assert invocations[0] == {"kinds": ["vae"]} and invocations[1]["seeds"] == [0, 1]
+  assert [(r["kind"], r["seed"], r["overrides"], r["train_seconds"])
+          for r in invocations[1]["runs"]] == [("csvae", 0, {"model.z_dim": 3}, 0.0),
+                                               ("condvae_info", 0, {}, 0.0),
+                                               ("csvae", 1, {"model.z_dim": 3}, 0.0),
+                                               ("condvae_info", 1, {}, 0.0)]
+  assert not list(workdir.glob("*.png"))
 
 
-def test_label_fractions_summarise_every_finished_run_of_each_fraction(tmp_path):
-  """scripts/label_fractions.py run for one method finds another method's run, trained by an
-  earlier invocation, in the same fraction's folder: both are summarised and paired, q(y|x)'s
-  accuracy read where the model has one; nothing is trained (every table is there)."""
+def test_label_fractions_train_what_is_missing_and_summarise_every_finished_run(tmp_path):
+  """scripts/label_fractions.py trains the one run of its --runs whose tables are missing (both
+  splits), then summarises every finished run of each fraction on the test split, whichever
+  invocation trained it: q(y|x)'s accuracy where every seed of a method has one, folders that are
+  no fraction or hold no finished run left out, the reference's kinds as fraction 1.0."""
   steps = tiny_images.get_config().train.num_steps
-  for method, method1, accuracy in (("labelled_only", 0.9, None), ("semi_csvae", 0.95, 0.97)):
-    folder = tmp_path / "lf" / "F0.1" / method / "seed10" / "eval"
-    folder.mkdir(parents=True)
-    rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "accuracy": method1}]
-    for suffix in ("", "_validation"):
-      (folder / f"table1{suffix}.json").write_text(json.dumps(
-          {"step": steps, "rows": rows, "mean_accuracy": method1}))
-      (folder / f"table2{suffix}.json").write_text(json.dumps({"mean": {"target_changed": 0.005}}))
-    if accuracy is not None:
-      (folder / "metrics.json").write_text(json.dumps({"label_inference_accuracy": accuracy}))
+  lf, ref = tmp_path / "lf", tmp_path / "ref"
+  _tables(lf / "F0.1" / "labelled_only" / "seed10", steps, (0.9, 0.005))
+  _tables(lf / "F0.1" / "labelled_only" / "seed11", steps, (0.8, 0.006))
+  _tables(lf / "F0.1" / "semi_csvae" / "seed10", steps, (0.95, 0.004))
+  (lf / "F0.1" / "semi_csvae" / "seed10" / "eval" / "metrics.json").write_text(
+      json.dumps({"label_inference_accuracy": 0.97}))
+  _tables(lf / "F0.1" / "old_method" / "seed10", steps, (0.1, 0.1))  # no method of the script's
+  _tables(lf / "F0.01" / "semi_csvae" / "seed10", steps, (0.99, 0.005))
+  _tables(lf / "F0.01" / "semi_condvae" / "seed10", steps, (0.7, 0.007))
+  (lf / "F0.01" / "semi_condvae" / "seed10" / "eval" / "metrics.json").write_text(
+      json.dumps({"label_inference_accuracy": 0.6}))
+  _tables(lf / "F0.01" / "semi_condvae" / "seed11", steps, (0.75, 0.007))  # copied: no q(y|x)
+  _tables(lf / "F0.5" / "semi_csvae" / "seed10", steps - 1, (0.99, 0.001))  # still training
+  _tables(lf / "Figures" / "semi_csvae" / "seed10", steps, (0.99, 0.001))  # no fraction
+  _tables(ref / "csvae" / "seed0", steps, (0.98, 0.003))
+  _tables(ref / "condvae" / "seed0", steps, (0.6, 0.008))
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  subprocess.run([sys.executable, "scripts/label_fractions.py", "--config",
-                  "configs/tiny_images.py", "--workdir", str(tmp_path / "lf"),
-                  "--runs=0.1=10", "--methods=labelled_only"],
-                 cwd=root, check=True, capture_output=True)
-  out = json.loads((tmp_path / "lf" / "summary_0.1.json").read_text())
-  assert out["runs"]["labelled_only"]["10"]["Method 1"] == 0.9
-  assert out["runs"]["semi_csvae"]["10"]["Method 1"] == 0.95
-  assert out["kinds"]["semi_csvae"]["q(y|x) accuracy"]["mean"] == 0.97
+  done = subprocess.run(
+      [sys.executable, "scripts/label_fractions.py", "--config", "configs/tiny_images.py",
+       f"--config.data.data_dir={tmp_path / 'data'}", "--workdir", str(lf), f"--reference={ref}",
+       "--runs=0.1=10,11", "--methods=labelled_only,semi_csvae"],
+      cwd=root, check=True, capture_output=True, text=True)
+  trained = lf / "F0.1" / "semi_csvae" / "seed11"
+  assert (trained / "eval" / "table1.json").exists()
+  assert (trained / "eval" / "table1_validation.json").exists()
+  assert not (lf / "F0.1" / "labelled_only" / "seed10" / "checkpoints").exists()
+  out = json.loads((lf / "summary_0.1.json").read_text())
+  assert list(out["runs"]) == ["labelled_only", "semi_csvae"]
+  assert out["kinds"]["labelled_only"]["Method 1"]["values"] == [0.9, 0.8]  # test, not validation
+  assert out["runs"]["semi_csvae"]["10"]["Method 1"] == 0.95 and "11" in out["runs"]["semi_csvae"]
+  learnt = json.loads((trained / "eval" / "metrics.json").read_text())["label_inference_accuracy"]
+  assert out["kinds"]["semi_csvae"]["q(y|x) accuracy"]["values"] == [0.97, learnt]
   assert "q(y|x) accuracy" not in out["kinds"]["labelled_only"]
-  assert out["paired"]["labelled_only"]["Method 1"]["a_better"] == 1
-  curves = json.loads((tmp_path / "lf" / "label_fractions.json").read_text())
-  assert sorted(curves) == ["labelled_only", "semi_csvae"] and list(curves["semi_csvae"]) == ["0.1"]
-  assert (tmp_path / "lf" / "label_fractions.png").stat().st_size > 1000
+  assert out["paired"]["labelled_only"]["Method 1"]["n"] == 2
+  hundredth = json.loads((lf / "summary_0.01.json").read_text())
+  assert "q(y|x) accuracy" not in hundredth["kinds"]["semi_condvae"]  # one seed has none
+  assert not list(lf.glob("summary_0.5*"))
+  text = (lf / "summary_0.1.md").read_text()
+  assert "| q(y|x) accuracy ↑ |" in text and text in done.stdout
+  curves = json.loads((lf / "label_fractions.json").read_text())
+  assert list(curves["semi_csvae"]) == ["0.01", "0.1", "1.0"]  # the figure's lines, in order
+  assert list(curves["labelled_only"]) == ["0.1", "1.0"]
+  assert curves["labelled_only"]["1.0"]["Method 1"]["mean"] == 0.98  # the CSVAE's, on test
+  assert curves["semi_condvae"]["1.0"]["Method 1"]["mean"] == 0.6  # the CondVAE's
+  assert (lf / "label_fractions.png").stat().st_size > 1000
 
 
 def test_a_learning_curve_reads_each_kept_checkpoints_own_tables(tmp_path):
   """scripts/learning_curve.py: one point per checkpoint kept, in step order, each from the tables
-  of its step (eval_stepN/, the last step's eval/), of the split asked for; none is recomputed."""
+  of its step and of the split asked for (eval_stepN/, the last step's eval/): those there are
+  read, not recomputed; those missing are computed from that step's checkpoint."""
   config = tiny_images.get_config()
   config.train.ckpt_every = 10
   config.data.data_dir = str(tmp_path / "data")
   run = tmp_path / "curve" / "csvae" / "seed0"
   run.parent.mkdir(parents=True)
   trainer.train_and_evaluate(config, str(run))
-  for folder, method1, target_changed in (("eval_step10", 0.6, 0.009), ("eval", 0.8, 0.007)):
-    (run / folder).mkdir(exist_ok=True)
-    for suffix, shift in (("_validation", 0.0), ("", 0.1)):  # the test split's must not be read
-      (run / folder / f"table1{suffix}.json").write_text(json.dumps(
-          {"step": 0, "rows": [], "mean_accuracy": method1 + shift}))
-      (run / folder / f"table2{suffix}.json").write_text(json.dumps(
-          {"mean": {"target_changed": target_changed + shift}}))
+  (run / "eval").mkdir(exist_ok=True)
+  for suffix, shift in (("_validation", 0.0), ("", 0.1)):  # the test split's must not be read
+    (run / "eval" / f"table1{suffix}.json").write_text(json.dumps(
+        {"step": 20, "rows": [], "mean_accuracy": 0.8 + shift}))
+    (run / "eval" / f"table2{suffix}.json").write_text(json.dumps(
+        {"mean": {"target_changed": 0.007 + shift}}))
+  (run / "eval_step10").mkdir()  # an interrupted evaluation: table 1 alone
+  (run / "eval_step10" / "table1_validation.json").write_text(json.dumps({"step": 10}))
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   subprocess.run([sys.executable, "scripts/learning_curve.py", "--workdir", str(tmp_path / "curve"),
                   "--kinds=csvae", "--seed=0"], cwd=root, check=True, capture_output=True)
   curve = json.loads((tmp_path / "curve" / "learning_curve_validation.json").read_text())
-  assert curve == {"csvae": [{"step": 10, "method1": 0.6, "target_changed": 0.009},
+  table1, table2 = (json.loads((run / "eval_step10" / f"{name}_validation.json").read_text())
+                    for name in ("table1", "table2"))
+  assert table1["step"] == 10 and table1["split"] == "validation"
+  assert curve == {"csvae": [{"step": 10, "method1": table1["mean_accuracy"],
+                              "target_changed": table2["mean"]["target_changed"]},
                              {"step": 20, "method1": 0.8, "target_changed": 0.007}]}
+  assert not (run / "eval_step10" / "table1.json").exists()
   assert (tmp_path / "curve" / "learning_curve_validation.png").stat().st_size > 1000
 
 
@@ -245,6 +312,20 @@ def test_overrides_set_fields_of_a_copy_and_refuse_unknown_ones():
   for key in ("model.z_dimm", "modle.z_dim", "seed.value"):
     with pytest.raises(KeyError, match=f"Unknown config field '{key}' in the overrides"):
       experiment.with_overrides(base, {key: 1})
+
+
+def test_the_screen_gives_each_kind_the_settings_that_apply_to_it():
+  """configs/procedural.py (learning rate 2e-3, z of 16, beta_h 100): every kind gets the doubled
+  learning rate and z; only the kinds with an adversary get its weight divided by 3."""
+  config = procedural.get_config()
+  common = {"default": {}, "lr_x2": {"optim.vae.learning_rate": 0.004},
+            "z_x2": {"model.z_dim": 32}}
+  for kind in ("vae", "condvae"):
+    assert experiment.screen_settings(config, kind) == common
+  for kind in ("condvae_info", "csvae"):
+    settings = experiment.screen_settings(config, kind)
+    assert list(settings) == list(experiment.SCREEN_SETTINGS)
+    assert settings == {**common, "beta_h_div3": {"loss.beta_h": pytest.approx(100 / 3)}}
 
 
 def test_label_fraction_runs_take_the_semi_supervised_settings_only_where_labels_are_missing():
