@@ -27,11 +27,15 @@ def _run(method1, target_changed):
           "table2": {"mean": {"target_changed": target_changed}}}
 
 
-def _tables(run: pathlib.Path, step: int, test: tuple[float, float],
+def _tables(run: pathlib.Path, step: int, test: tuple[float, float] | None,
             validation: tuple[float, float] = (0.5, 0.009)) -> None:
-  """Writes run/eval's tables of both splits: (Method 1, target-changed) of each."""
+  """Writes run/eval's tables of the test split (unless None) and of validation: (Method 1,
+  target-changed) of each."""
   (run / "eval").mkdir(parents=True)
-  for suffix, (method1, target_changed) in (("", test), ("_validation", validation)):
+  for suffix, figures in (("", test), ("_validation", validation)):
+    if figures is None:
+      continue
+    method1, target_changed = figures
     rows = [{"attribute": "Eyeglasses", "from": "absent", "to": "present", "accuracy": method1}]
     (run / "eval" / f"table1{suffix}.json").write_text(json.dumps(
         {"step": step, "rows": rows, "mean_accuracy": method1}))
@@ -143,8 +147,10 @@ def test_each_switch_of_exclusive_labels_is_its_own_figure():
 
 
 def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
-  """scripts/screen.py with no kind to train: the tables and choices of two earlier screens, where
-  the later one's run of the same kind and setting replaces the earlier one's."""
+  """scripts/screen.py over the tables of two earlier screens, where the later one's run of the
+  same kind and setting replaces the earlier one's, and a run of its own copied with its tables
+  (a real run's, 2,500 steps: nothing is trained), read on validation; a setting that does not
+  apply to the kind (beta_h without an adversary) is skipped."""
   def run(setting, method1, target_changed):
     figures = {"Method 1": method1, "Method 1 at the best point": 1.0,
                "others kept, worst switch": 0.9, "target-changed": target_changed,
@@ -156,15 +162,28 @@ def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
            "vae": {"default": run("vae default", 0.5, 0.009)}}
   for name, runs in (("first", first), ("later", later)):
     (tmp_path / f"{name}.json").write_text(json.dumps({"runs": runs}))
+  copied = pathlib.Path("docs/experiments/2026-12-02-label-fractions/cpu_runs_lpb/F0.1/"
+                        "semi_csvae/seed10")
+  (tmp_path / "screen" / "condvae" / "default" / "eval").mkdir(parents=True)
+  for path in copied.glob("*.json"):
+    (tmp_path / "screen" / "condvae" / "default" / "eval" / path.name).write_text(
+        path.read_text())
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   subprocess.run([sys.executable, "scripts/screen.py", "--config", "configs/procedural.py",
-                  "--workdir", str(tmp_path / "screen"), "--kinds=",
+                  "--workdir", str(tmp_path / "screen"), "--kinds=condvae",
+                  "--settings=default,beta_h_div3",
                   f"--merge={tmp_path / 'first.json'},{tmp_path / 'later.json'}"],
                  cwd=root, check=True, capture_output=True)
   best = json.loads((tmp_path / "screen" / "best_settings.json").read_text())
-  assert best == {"vae": {"setting": "vae default"}, "csvae": {"setting": "lr_x2 again"}}
+  assert best == {"vae": {"setting": "vae default"}, "condvae": {},
+                  "csvae": {"setting": "lr_x2 again"}}
   table = (tmp_path / "screen" / "screen.md").read_text()
   assert "| CSVAE | lr_x2 (chosen) | 0.999 |" in table and "| CSVAE | default | 0.990 |" in table
+  own = json.loads((tmp_path / "screen" / "screen.json").read_text())["runs"]["condvae"]
+  validation = json.loads((copied / "table1_validation.json").read_text())["mean_accuracy"]
+  assert list(own) == ["default"] and own["default"]["train_seconds"] == 0.0
+  assert own["default"]["figures"]["Method 1"] == validation  # 0.99732; on test 0.99803
+  assert f"| CondVAE | default (chosen) | {validation:.3f} |" in table
 
 
 def test_a_screen_refuses_a_misspelt_setting_before_any_run(tmp_path):
@@ -186,7 +205,7 @@ def test_a_comparison_of_runs_copied_with_their_tables_alone(tmp_path):
   workdir = tmp_path / "compare"
   for kind, seed, method1 in (("csvae", 0, 0.9), ("csvae", 1, 0.8),
                               ("condvae_info", 0, 0.7), ("condvae_info", 1, 0.75)):
-    _tables(workdir / kind / f"seed{seed}", steps, (0.1, 0.009), validation=(method1, 0.005))
+    _tables(workdir / kind / f"seed{seed}", steps, None, validation=(method1, 0.005))
   (tmp_path / "earlier.json").write_text(json.dumps({
       "figures": {"Method 1": {"higher_is_better": True, "digits": 3}},
       "runs": {"csvae": {"1": {"Method 1": 0.1}, "2": {"Method 1": 0.95}},

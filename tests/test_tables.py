@@ -3,6 +3,9 @@
 import hashlib
 import inspect
 import json
+import os
+import subprocess
+import sys
 import types
 
 import jax
@@ -18,6 +21,7 @@ from csvae_jax import experiment
 from csvae_jax import models
 from csvae_jax import summary
 from csvae_jax import switch_points
+from csvae_jax import switching
 from csvae_jax import table_markdown
 from csvae_jax import tables
 from csvae_jax import trainer
@@ -734,3 +738,36 @@ def test_tables_in_markdown_with_switches_one_way_only():
            "target_original": 0.007}]
   text = table_markdown.table2({**_meta(), "rows": rows, "mean": mean})
   assert "Target-changed by direction (switching off 0.00600)." in text.splitlines()
+
+
+def test_diagnose_switches_scores_each_switch_on_table2s_pairs(trained):
+  """scripts/diagnose_switches.py on the trained CSVAE: a row per switch, on the validation pairs
+  Table 2 draws, whose redraws are the decoder's reconstructions of those faces and of their true
+  re-renders; the CSVAE's switching-on rows alone place the paper's point among the encodings and
+  edit at the 25 points of the styles search."""
+  _, dataset, _, model, root = trained
+  out = root / "diagnosis"
+  subprocess.run([sys.executable, "scripts/diagnose_switches.py", f"--workdirs={root / 'csvae'}",
+                  f"--classifier_dir={root / 'classifier'}", f"--out={out}", "--pairs=16"],
+                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), check=True,
+                 capture_output=True)
+  rows = json.loads((out / "diagnosis.json").read_text())[str(root / "csvae")]
+  names, traits, split = dataset.label_names, dataset.traits, dataset.splits["validation"]
+  switches = tables.switches(names, traits.exclusive)
+  assert [(r["attribute"], r["to"]) for r in rows] == [
+      (s.public["attribute"], s.public["to"]) for s in switches]
+  for switch, row in zip(switches, rows):
+    idx, targets = tables.pairs(split, switch, names, 16, traits)
+    y1 = split["y"][idx]
+    redraw = lambda x, y: switching.to_uint8(model.reconstruct(x, y))
+    assert row["pairs"] == len(idx)
+    assert row["redraw_input"] == pytest.approx(
+        float(tables.mse(split["x"][idx], redraw(split["x"][idx], y1)).mean()), rel=1e-5)
+    assert row["redraw_target"] == pytest.approx(  # the true re-render, drawn with its labels
+        float(tables.mse(targets, redraw(targets, switch.switched_labels(y1))).mean()), rel=1e-5)
+    assert row["edit_gap"] == pytest.approx(row["target_changed_best"] - row["redraw_target"])
+    assert set(row["others_flipped"]) == set(names) - {names[switch.j]}
+    assert ("density_at_paper" in row) == switch.on
+    assert len(row.get("others_flipped_points", [])) == (25 if switch.on else 0)
+  lines = (out / "diagnosis.md").read_text().count(f"| {root / 'csvae'} |")
+  assert lines == len(rows) + sum(s.on for s in switches)  # a line per switch, one more per on
