@@ -160,11 +160,14 @@ def run(main: Callable[[list[str]], Any],
   app.run(exit_on_user_error(main), **({"flags_parser": flags_parser} if flags_parser else {}))
 
 
-def define_choice_list(name: str, default: Sequence[str], choices: Sequence[str], help: str,
+def define_choice_list(name: str, choices: Sequence[str], help: str,
+                       default: Optional[Sequence[str]] = None,
                        flag_values: flags.FlagValues = flags.FLAGS) -> None:
-  """A comma-separated list flag each of whose items must be one of `choices`: a misspelt one
-  stops the program when its flags are parsed, before any work, naming the choices."""
-  flags.DEFINE_list(name, list(default), help, flag_values=flag_values)
+  """A comma-separated list flag each of whose items must be one of `choices` (by default all of
+  them): a misspelt one stops the program when its flags are parsed, before any work, naming the
+  choices."""
+  flags.DEFINE_list(name, list(choices if default is None else default), help,
+                    flag_values=flag_values)
   flags.register_validator(name, lambda names: set(names) <= set(choices),
                            f"choose from {', '.join(choices)}.", flag_values=flag_values)
 

@@ -48,7 +48,7 @@ config_flags.DEFINE_config_file("config", None, "An image config, e.g. configs/p
                                 "override fields as in train.py (--config.train.num_steps=800).")
 flags.DEFINE_string("workdir", None, "Where the runs, the classifier and the tables go.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "config.seed of each run (the data stay the same).")
-console.define_choice_list("kinds", models.KINDS, models.KINDS, "Model kinds to compare.")
+console.define_choice_list("kinds", models.KINDS, "Model kinds to compare.")
 flags.DEFINE_enum("split", "test", ["test", "validation"], "The split the tables score.")
 flags.DEFINE_string("settings", "", "Optional JSON file {kind: {\"group.field\": value}}: each "
                     "kind's own overrides on top of --config (scripts/screen.py writes one).")

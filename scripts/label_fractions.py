@@ -49,7 +49,6 @@ flags.DEFINE_string("workdir", None, "Where the runs, the classifier and the tab
 flags.DEFINE_multi_string("runs", ["0.1=10,11,12", "0.01=10"],
                           "FRACTION=SEED,SEED,...: a label fraction and the seeds run at it.")
 console.define_choice_list("methods", experiment.LABEL_FRACTION_METHODS,
-                           experiment.LABEL_FRACTION_METHODS,
                            "The methods run at every fraction.")
 flags.DEFINE_string("settings", "", "Optional JSON file {kind: {\"group.field\": value}} "
                     "(scripts/screen.py's best_settings.json): each kind's own overrides.")

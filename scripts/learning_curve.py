@@ -29,8 +29,8 @@ from csvae_jax import plots
 from csvae_jax import trained_model
 
 flags.DEFINE_string("workdir", None, "A scripts/compare.py workdir.")
-console.define_choice_list("kinds", ["csvae", "condvae_info"], models.KINDS,
-                           "Model kinds to draw.")
+console.define_choice_list("kinds", models.KINDS, "Model kinds to draw.",
+                           default=["csvae", "condvae_info"])
 flags.DEFINE_integer("seed", 0, "The seed whose runs are drawn.")
 flags.DEFINE_enum("split", "validation", list(evaluate.SEARCH_SPLIT),
                   "The split the tables score (their points are chosen on the one before it).")

@@ -40,9 +40,9 @@ from csvae_jax import summary
 
 config_flags.DEFINE_config_file("config", None, "An image config, e.g. configs/procedural.py.")
 flags.DEFINE_string("workdir", None, "Where the runs, the classifier and the screen's tables go.")
-console.define_choice_list("kinds", models.KINDS, models.KINDS, "Model kinds to screen.")
+console.define_choice_list("kinds", models.KINDS, "Model kinds to screen.")
 flags.DEFINE_integer("seed", 0, "config.seed of every run of the screen.")
-console.define_choice_list("settings", experiment.SCREEN_SETTINGS, experiment.SCREEN_SETTINGS,
+console.define_choice_list("settings", experiment.SCREEN_SETTINGS,
                            "The settings screened, for every kind they apply to (the choice is "
                            "made among these); the runs go setting by setting, every kind's first.")
 flags.DEFINE_list("merge", [], "Optional screen.json files of earlier screens on the same data: "

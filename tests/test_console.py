@@ -277,7 +277,8 @@ def test_a_missing_extra_is_named_but_a_missing_module_of_ours_is_a_bug(capsys):
 
 def test_a_choice_list_flag_refuses_an_unknown_item_when_parsed():
   values = flags.FlagValues()
-  console.define_choice_list("kinds", ["csvae"], ["vae", "csvae"], "Kinds.", flag_values=values)
+  console.define_choice_list("kinds", ["vae", "csvae"], "Kinds.", default=["csvae"],
+                             flag_values=values)
   values(["prog"])
   assert values.kinds == ["csvae"]
   values(["prog", "--kinds=vae,csvae"])

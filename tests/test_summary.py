@@ -18,6 +18,8 @@ from csvae_jax import experiment
 from csvae_jax import summary
 from csvae_jax import trainer
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def _run(method1, target_changed):
   """A run's tables reduced to what `summary.figures` reads."""
@@ -168,12 +170,11 @@ def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
   for path in copied.glob("*.json"):
     (tmp_path / "screen" / "condvae" / "default" / "eval" / path.name).write_text(
         path.read_text())
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   subprocess.run([sys.executable, "scripts/screen.py", "--config", "configs/procedural.py",
                   "--workdir", str(tmp_path / "screen"), "--kinds=condvae",
                   "--settings=default,beta_h_div3",
                   f"--merge={tmp_path / 'first.json'},{tmp_path / 'later.json'}"],
-                 cwd=root, check=True, capture_output=True)
+                 cwd=REPO, check=True, capture_output=True)
   best = json.loads((tmp_path / "screen" / "best_settings.json").read_text())
   assert best == {"vae": {"setting": "vae default"}, "condvae": {},
                   "csvae": {"setting": "lr_x2 again"}}
@@ -187,10 +188,9 @@ def test_a_screen_merges_the_runs_of_earlier_screens(tmp_path):
 
 
 def test_a_screen_refuses_a_misspelt_setting_before_any_run(tmp_path):
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   result = subprocess.run([sys.executable, "scripts/screen.py", "--config",
                            "configs/tiny_images.py", "--workdir", str(tmp_path / "screen"),
-                           "--settings=default,lr_2x"], cwd=root, capture_output=True, text=True)
+                           "--settings=default,lr_2x"], cwd=REPO, capture_output=True, text=True)
   assert result.returncode == 1
   assert "choose from default, lr_x2, z_x2, beta_h_div3." in result.stderr
   assert not (tmp_path / "screen").exists()
@@ -212,13 +212,12 @@ def test_a_comparison_of_runs_copied_with_their_tables_alone(tmp_path):
                "condvae_info": {"2": {"Method 1": 0.6}}}}))
   (tmp_path / "settings.json").write_text(json.dumps({"csvae": {"model.z_dim": 3}}))
   (workdir / "runs.json").write_text(json.dumps({"invocations": [{"kinds": ["vae"]}]}))
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   subprocess.run([sys.executable, "scripts/compare.py", "--config", "configs/tiny_images.py",
                   f"--config.data.data_dir={tmp_path / 'data'}", "--seeds=0,1",
                   "--workdir", str(workdir), "--kinds=csvae,condvae_info", "--split=validation",
                   f"--merge={tmp_path / 'earlier.json'}",
                   f"--settings={tmp_path / 'settings.json'}"],
-                 cwd=root, check=True, capture_output=True)
+                 cwd=REPO, check=True, capture_output=True)
   out = json.loads((workdir / "summary.json").read_text())
   assert out["runs"]["csvae"] == {"0": {"Method 1": 0.9, "Eyeglasses → present": 0.9,
                                         "target-changed": 0.005},
@@ -260,12 +259,11 @@ def test_label_fractions_train_what_is_missing_and_summarise_every_finished_run(
   _tables(lf / "Figures" / "semi_csvae" / "seed10", steps, (0.99, 0.001))  # no fraction
   _tables(ref / "csvae" / "seed0", steps, (0.98, 0.003))
   _tables(ref / "condvae" / "seed0", steps, (0.6, 0.008))
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   done = subprocess.run(
       [sys.executable, "scripts/label_fractions.py", "--config", "configs/tiny_images.py",
        f"--config.data.data_dir={tmp_path / 'data'}", "--workdir", str(lf), f"--reference={ref}",
        "--runs=0.1=10,11", "--methods=labelled_only,semi_csvae"],
-      cwd=root, check=True, capture_output=True, text=True)
+      cwd=REPO, check=True, capture_output=True, text=True)
   trained = lf / "F0.1" / "semi_csvae" / "seed11"
   assert (trained / "eval" / "table1.json").exists()
   assert (trained / "eval" / "table1_validation.json").exists()
@@ -309,9 +307,8 @@ def test_a_learning_curve_reads_each_kept_checkpoints_own_tables(tmp_path):
         {"mean": {"target_changed": 0.007 + shift}}))
   (run / "eval_step10").mkdir()  # an interrupted evaluation: table 1 alone
   (run / "eval_step10" / "table1_validation.json").write_text(json.dumps({"step": 10}))
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   subprocess.run([sys.executable, "scripts/learning_curve.py", "--workdir", str(tmp_path / "curve"),
-                  "--kinds=csvae", "--seed=0"], cwd=root, check=True, capture_output=True)
+                  "--kinds=csvae", "--seed=0"], cwd=REPO, check=True, capture_output=True)
   curve = json.loads((tmp_path / "curve" / "learning_curve_validation.json").read_text())
   table1, table2 = (json.loads((run / "eval_step10" / f"{name}_validation.json").read_text())
                     for name in ("table1", "table2"))
