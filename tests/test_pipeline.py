@@ -104,6 +104,29 @@ def test_labelled_per_batch_draws_each_batch_from_two_streams():
   assert not np.array_equal(ids, unmixed)
 
 
+def test_an_example_with_any_of_its_labels_observed_is_drawn_as_labelled():
+  """Two labels, observed where i % 3 == 0 and where i % 5 == 0: an example with either counts."""
+  split = _split()
+  i = split["y"][:, 0]
+  split["y"] = np.stack([i, i], axis=1)
+  split["y_mask"] = np.stack([i % 3 == 0, i % 5 == 0], axis=1).astype(np.float32)
+  ids, _ = _stream_ids(_chunks(split, labelled_per_batch=2, num_steps=30))
+  labelled = (i % 3 == 0) | (i % 5 == 0)
+  np.testing.assert_array_equal(np.unique(ids[:, :2]), i[labelled])
+  np.testing.assert_array_equal(np.unique(ids[:, 2:]), i[~labelled])
+
+
+def test_labelled_and_unlabelled_streams_shuffle_independently():
+  """25 labelled (even ids) and 25 unlabelled: the two halves of a batch do not sit at the same
+  places of their streams (one seed for both would pair each labelled example with the same
+  unlabelled one in every epoch)."""
+  split = _split()
+  split["y_mask"] = (split["y"] % 2 == 0).astype(np.float32)
+  ids, masks = _stream_ids(_chunks(split, labelled_per_batch=4, num_steps=30))
+  np.testing.assert_array_equal(masks[:, :4], 1)
+  assert not np.array_equal(ids[:, :4] // 2, ids[:, 4:] // 2)
+
+
 def test_labelled_per_batch_shares_each_stream_among_processes():
   split = _split()
   whole, _ = _stream_ids(_chunks(split, labelled_per_batch=4))
