@@ -150,7 +150,8 @@ def test_an_example_missing_one_of_its_labels_counts_as_unlabelled():
 
 def test_pseudo_labels_of_exclusive_labels_are_one_hot():
   """One label per example: faces that look like two classes at once (here between the clusters
-  of classes a and b) get no label, not both (a regression per label would be sure of each)."""
+  of classes a and b) get no label, not both (a regression per label would be sure of each); the
+  given splits are left as they were."""
   rng = np.random.default_rng(0)
   classes = np.repeat(np.arange(3), 100)
   centres = np.array([[4.0, 0.0], [0.0, 4.0], [0.0, 0.0]])  # classes a, b and c
@@ -159,9 +160,12 @@ def test_pseudo_labels_of_exclusive_labels_are_one_hot():
   y_mask = np.concatenate([np.ones((300, 3)), np.zeros((20, 3))]).astype(np.float32)
   splits = {"train": {"x": (x + rng.normal(scale=0.5, size=x.shape)).astype(np.float32),
                       "y": y * y_mask, "y_mask": y_mask}}
+  given = {key: value.copy() for key, value in splits["train"].items()}
   out = partial_labels.apply(splits, _data_config(1.0, "pseudo"), exclusive=True)["train"]
   assert len(out["y"]) >= 300
   np.testing.assert_array_equal(out["y"].sum(axis=1), 1.0)
+  for key, value in given.items():  # the caller's arrays keep their own labels and masks
+    np.testing.assert_array_equal(splits["train"][key], value)
 
 
 @pytest.fixture(scope="module")
