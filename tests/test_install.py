@@ -87,8 +87,9 @@ def test_a_fresh_venv_without_tensorflow_installs_the_package_and_edits_a_copied
   assert not (tmp_path / "data").exists()
   assert snapshot(str(tmp_path / "copy")) == before
   # The console scripts: editing parses its flags before it loads anything, so a bad --labels
-  # ends it at once, with one line and exit code 2; training says which install it needs.
-  edit = run(str(venv / "bin" / "csvae-edit"), "--workdir", str(tmp_path / "copy"), "--image",
+  # ends it at once (before it finds the workdir missing), with one line and exit code 2;
+  # training says which install it needs.
+  edit = run(str(venv / "bin" / "csvae-edit"), "--workdir", str(tmp_path / "none"), "--image",
              "face.png", "--attribute", "Eyeglasses", "--labels", "Eyeglasses=yes")
   assert edit.returncode == 2
   assert edit.stderr.splitlines() == [
