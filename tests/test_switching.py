@@ -2,7 +2,6 @@
 
 import dataclasses
 import os
-import re
 import subprocess
 import sys
 
@@ -14,7 +13,6 @@ import pytest
 from configs import tiny_images
 import csvae_jax
 from csvae_jax import data as data_lib
-from csvae_jax import edit
 from csvae_jax import paper_figures
 from csvae_jax import plots
 from csvae_jax import switching
@@ -336,13 +334,6 @@ def test_the_edit_command_starts_from_the_given_labels_else_the_targets_opposite
   np.testing.assert_array_equal(switching.photo_labels(model, x, 2, True, {}), [0, 0, 1])
   np.testing.assert_array_equal(
       switching.photo_labels(model, x, 2, True, {"Eyeglasses": 1.0}), [1, 0, 1])
-
-
-def test_the_edit_commands_labels_are_each_a_name_equals_0_or_1():
-  assert edit.parse_labels(["Eyeglasses=0", "Smiling=1"]) == {"Eyeglasses": 0.0, "Smiling": 1.0}
-  for item in ("=1", "Eyeglasses", "Eyeglasses=yes"):
-    with pytest.raises(ValueError, match=re.escape(f"--labels {item}: give each label as name=0")):
-      edit.parse_labels([item])
 
 
 def test_edit_command_writes_a_grid_and_fits_other_sizes(trained, tmp_path):
