@@ -89,12 +89,13 @@ def test_a_fresh_venv_without_tensorflow_installs_the_package_and_edits_a_copied
   # The console scripts: editing parses its flags before it loads anything, so a bad --labels
   # ends it at once (before it finds the workdir missing), with one line and exit code 2;
   # training says which install it needs.
-  edit = run(str(venv / "bin" / "csvae-edit"), "--workdir", str(tmp_path / "none"), "--image",
-             "face.png", "--attribute", "Eyeglasses", "--labels", "Eyeglasses=yes")
-  assert edit.returncode == 2
-  assert edit.stderr.splitlines() == [
-      "Error: --labels Eyeglasses=yes: give each label as name=0 or name=1, e.g. --labels "
-      "Eyeglasses=0. (--verbosity=1 shows the traceback)"]
+  for bad in ("Eyeglasses=yes", "=1"):  # a value other than 0|1; no name
+    edit = run(str(venv / "bin" / "csvae-edit"), "--workdir", str(tmp_path / "none"), "--image",
+               "face.png", "--attribute", "Eyeglasses", "--labels", bad)
+    assert edit.returncode == 2
+    assert edit.stderr.splitlines() == [
+        f"Error: --labels {bad}: give each label as name=0 or name=1, e.g. --labels "
+        "Eyeglasses=0. (--verbosity=1 shows the traceback)"]
   train = run(str(venv / "bin" / "csvae-train"), "--help")
   assert train.returncode == 2
   assert "which the core install leaves out: pip install 'csvae_jax[data]'" in train.stderr
