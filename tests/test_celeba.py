@@ -431,10 +431,13 @@ def test_unknown_attribute_name(small, tmp_path):
     _load(small, tmp_path)
 
 
-def test_malformed_partition_file(small, tmp_path):
-  _edit_line(os.path.join(small, "list_eval_partition.txt"), 3, lambda line: line[:-1] + "3")
+@pytest.mark.parametrize("edit, got", [(lambda line: line[:-1] + "3", "000003.jpg 3"),
+                                       (lambda line: line + " 0", "000003.jpg [012] 0")],
+                         ids=["value_3", "three_columns"])
+def test_malformed_partition_file(small, tmp_path, edit, got):
+  _edit_line(os.path.join(small, "list_eval_partition.txt"), 3, edit)
   with pytest.raises(ValueError, match=r"list_eval_partition.txt line 3: expected a filename and "
-                                       r"one of 0, 1, 2, got '000003.jpg 3'"):
+                                       rf"one of 0, 1, 2, got '{got}'"):
     _load(small, tmp_path)
 
 
