@@ -3,6 +3,7 @@
 import io
 import logging
 import os
+import shutil
 import zipfile
 
 import numpy as np
@@ -196,6 +197,28 @@ def test_load_prepares_once(prepared, tmp_path):
   assert file_snapshot.snapshot(data_dir) == before
   first, _ = prepared["loaded"]["folder", "glasses"]
   np.testing.assert_array_equal(splits["train"]["x"], first["train"]["x"])
+
+
+def test_shards_and_preprocessing_batches_keep_every_example(prepared, tmp_path, monkeypatch):
+  # The fixture's splits span many shards and batches at these sizes (1,024 and 32 by default).
+  monkeypatch.setattr(celeba, "_EXAMPLES_PER_SHARD", 7)
+  monkeypatch.setattr(celeba, "_PREPROCESS_BATCH", 3)
+  splits, _ = celeba.load(prepared["folder"], str(tmp_path / "data"), "glasses_facial_hair")
+  first, _ = prepared["loaded"]["folder", "glasses_facial_hair"]
+  assert len(first["train"]["x"]) > 7 * 3
+  for split in SPLIT_INDEX:
+    for key in ("x", "y", "identity"):
+      np.testing.assert_array_equal(splits[split][key], first[split][key])
+
+
+def test_the_folder_is_read_when_a_zip_lies_beside_it(prepared, tmp_path):
+  root = str(tmp_path / "celeba")
+  shutil.copytree(prepared["folder"], root)
+  with open(os.path.join(root, "img_align_celeba.zip"), "w") as f:
+    f.write("<!DOCTYPE html><html><title>Google Drive - Quota exceeded</title></html>")
+  splits, _ = celeba.load(root, str(tmp_path / "data"), "glasses")
+  first, _ = prepared["loaded"]["folder", "glasses"]
+  np.testing.assert_array_equal(splits["test"]["x"], first["test"]["x"])
 
 
 # Preprocessing.
