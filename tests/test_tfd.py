@@ -408,6 +408,9 @@ def test_wrong_images(tmp_path, images, shape):
 @pytest.mark.parametrize("variables, match", [
     ({"labs_ex": np.full((59, 1), 1, np.int32)},
      r"labs_ex is int32 \[59, 1\]; expected \[60, 1\] numbers"),
+    ({"labs_ex": np.full((60, 1, 1), 1, np.int32)},
+     r"labs_ex is int32 \[60, 1, 1\]; expected \[60, 1\] numbers"),
+    ({"labs_id": np.array([["7"]] * 60)}, r"labs_id is <U1 \[60, 1\]; expected \[60, 1\] numbers"),
     ({"labs_ex": np.full((60, 1), 8, np.int32)}, r"labs_ex holds \[8\]; expected -1 .* or 1..7"),
     ({"labs_ex": np.full((60, 1), 0, np.int32)}, r"labs_ex holds \[0\]; expected -1 .* or 1..7"),
     ({"labs_id": np.full((60, 1), 0.5)}, r"labs_id holds non-integer values"),
