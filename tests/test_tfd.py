@@ -421,6 +421,16 @@ def test_wrong_labels_or_folds(tmp_path, variables, match):
   _load_fails(root, tmp_path, ValueError, r"TFD_48x48.mat: " + match + ".*original TFD file")
 
 
+def test_unlabelled_images_get_no_identity_whatever_the_file_holds(tmp_path):
+  labs_ex = tfd_fixtures.make_tfd(60)["labs_ex"]
+  root = _write_mat(tmp_path, labs_id=np.where(labs_ex == -1, 0, 1 + np.arange(60)[:, None]))
+  splits, _ = tfd.load(root, str(tmp_path / "data"), pseudo_label=False)
+  identity = np.concatenate([split["identity"] for split in splits.values()])
+  labelled = np.concatenate([split["y_mask"][:, 0] for split in splits.values()]) == 1
+  assert len(identity) == 60 and 0 < labelled.sum() < 60
+  assert (identity[~labelled] == -1).all() and (identity[labelled] > 0).all()
+
+
 def test_no_labelled_images(tmp_path):
   root = tfd_fixtures.write_tfd(str(tmp_path / "manual"), 40, labelled_fraction=0.0)
   _load_fails(root, tmp_path, ValueError,
