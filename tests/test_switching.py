@@ -307,6 +307,13 @@ def test_a_model_reads_uint8_images_in_the_unit_interval_and_refuses_bad_input(t
   with pytest.raises(ValueError, match=r"x has shape \(6, 16, 32, 3\); this model takes "
                                        r"\[B, 32, 32, 3\] or one example"):
     model.encode(x[:, ::2], y)
+  z = model.encode(x, y)["z_mu"]
+  with pytest.raises(ValueError, match=r"A CSVAE decodes from z and w: pass w \(\[B, k\*Dw\]\)"):
+    model.decode(z)
+  with pytest.raises(ValueError, match=r"A condvae decodes from z and y: pass y \(\[B, k\]\)"):
+    trained[0]["condvae"].decode(z)
+  with pytest.raises(ValueError, match="A vae has no adversary"):
+    trained[0]["vae"].predict_labels_from_z(z)
   with pytest.raises(ValueError, match=r"This CSVAE has no q\(y\|x\): give the labels, or train "
                                        r"with config.model.infer_labels=True"):
     csvae_jax.switch_attribute(model, x, None, "Eyeglasses")  # no labels, and none to infer
