@@ -26,11 +26,6 @@ from csvae_jax import console
 from csvae_jax import parallel
 from csvae_jax import trained_model
 
-try:
-  from csvae_jax import evaluate  # pylint: disable=g-import-not-at-top
-except ModuleNotFoundError as error:  # TensorFlow, scikit-learn, ...: the [data] extra
-  console.exit_needing_extra(error, "csvae-eval")
-
 config_flags.DEFINE_config_file(
     "config", None, "Optional: the config file the model was trained with, to change its eval.* "
     "settings (a differing model or data field is refused). Default: the checkpoint's own, "
@@ -54,6 +49,11 @@ def main(argv: list[str]) -> None:
   overrides = [arg for arg in argv[1:] if arg.startswith("--")]
   if len(argv) - 1 > len(overrides):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  # Imported once the flags are read: --help and a flag's error come without TensorFlow's import.
+  try:
+    from csvae_jax import evaluate  # pylint: disable=g-import-not-at-top
+  except ModuleNotFoundError as error:  # TensorFlow, scikit-learn, ...: the [data] extra
+    console.exit_needing_extra(error, "csvae-eval")
   console.setup()
   parallel.initialize_from_flags()
   values = flags.FLAGS

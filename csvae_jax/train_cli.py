@@ -17,11 +17,6 @@ from ml_collections import config_flags
 from csvae_jax import console
 from csvae_jax import parallel
 
-try:
-  from csvae_jax import trainer  # pylint: disable=g-import-not-at-top
-except ModuleNotFoundError as error:  # TensorFlow, scikit-learn, ...: the [data] extra
-  console.exit_needing_extra(error, "csvae-train")
-
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/swiss_roll.py.",
                                  lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for logs, TensorBoard summaries and checkpoints; "
@@ -33,6 +28,11 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+  # Imported once the flags are read: --help and a flag's error come without TensorFlow's import.
+  try:
+    from csvae_jax import trainer  # pylint: disable=g-import-not-at-top
+  except ModuleNotFoundError as error:  # TensorFlow, scikit-learn, ...: the [data] extra
+    console.exit_needing_extra(error, "csvae-train")
   console.setup()
   parallel.initialize_from_flags()
   trainer.train_and_evaluate(flags.FLAGS.config, flags.FLAGS.workdir)

@@ -87,8 +87,7 @@ def test_a_fresh_venv_without_tensorflow_installs_the_package_and_edits_a_copied
   assert not (tmp_path / "data").exists()
   assert snapshot(str(tmp_path / "copy")) == before
   # The console scripts: editing parses its flags before it loads anything, so a bad --labels
-  # ends it at once (before it finds the workdir missing), with one line and exit code 2;
-  # training says which install it needs.
+  # ends it at once (before it finds the workdir missing), with one line and exit code 2.
   for bad in ("Eyeglasses=yes", "=1"):  # a value other than 0|1; no name
     edit = run(str(venv / "bin" / "csvae-edit"), "--workdir", str(tmp_path / "none"), "--image",
                "face.png", "--attribute", "Eyeglasses", "--labels", bad)
@@ -96,9 +95,15 @@ def test_a_fresh_venv_without_tensorflow_installs_the_package_and_edits_a_copied
     assert edit.stderr.splitlines() == [
         f"Error: --labels {bad}: give each label as name=0 or name=1, e.g. --labels "
         "Eyeglasses=0. (--verbosity=1 shows the traceback)"]
-  train = run(str(venv / "bin" / "csvae-train"), "--help")
-  assert train.returncode == 2
-  assert "which the core install leaves out: pip install 'csvae_jax[data]'" in train.stderr
+  # Training and evaluation show their flags, then say which install they need, writing nothing.
+  for program, flags in (("csvae-train", ("--config", os.path.join(REPO, "configs", "tiny.py"))),
+                         ("csvae-eval", ())):
+    shown = run(str(venv / "bin" / program), "--help")
+    assert shown.returncode == 1 and "  --workdir: " in shown.stdout, shown.stderr[-2000:]
+    ran = run(str(venv / "bin" / program), *flags, "--workdir", str(tmp_path / "none"))
+    assert ran.returncode == 2
+    assert "which the core install leaves out: pip install 'csvae_jax[data]'" in ran.stderr
+    assert not (tmp_path / "none").exists()
 
 
 def test_checkpoints_keep_the_switch_points_and_eval_checks_its_config(config, tmp_path):
