@@ -469,6 +469,29 @@ def test_the_densest_point_compares_the_first_max_density_points_encodings_only(
   assert np.linalg.norm(point) < 1.0  # near the first encodings' mode, the origin
 
 
+def test_csvae_searches_a_grid_around_the_target_prior_after_the_papers_point(trained):
+  """CSVAE's candidates for W_j: first the paper's point (switching on: the mean encoding with the
+  attribute; off: the mean encoding of the faces without it), then a 5x5 grid 6 wide around the
+  target's prior mean, whose sides are the edges a wider search would pass."""
+  _, dataset, _, model, _ = trained
+  split, spec = dataset.splits["validation"], model.spec
+  assert spec.w_dim == 2 and spec.w_present_mean != spec.w_absent_mean
+  for j in range(spec.num_labels):
+    absent = split["y"][:, j] == 0
+    w = model.encode(split["x"], split["y"])["w_mu"].reshape(len(absent), -1, 2)[:, j]
+    for on, centre, first in ((True, spec.w_present_mean, switching.paper_point(model, j, True)),
+                              (False, spec.w_absent_mean, w[absent].mean(0))):
+      found = tables.candidate_points(model, tables.Switch("a", "b", "c", j, on), split)
+      np.testing.assert_allclose(found.points[0], first, rtol=1e-5, atol=1e-5)
+      grid = found.points[1:]
+      assert grid.shape == (25, 2)
+      np.testing.assert_allclose(sorted(set(grid[:, 0].tolist())), centre + np.linspace(-3, 3, 5),
+                                 atol=1e-6)
+      np.testing.assert_allclose([found.low, found.high], [[centre - 3] * 2, [centre + 3] * 2],
+                                 atol=1e-6)
+      assert found.on_edge(grid[0]) and found.on_edge(grid[14]) and not found.on_edge(grid[12])
+
+
 # A CondVAE of one label on 4x4 grey images whose edit at p brightens them by 10 p (`Edit`).
 _TOY_CONDVAE = types.SimpleNamespace(spec=models.ModelSpec(
     kind="condvae", x_shape=(4, 4, 1), num_labels=1, label_names=("a",)))
@@ -516,6 +539,10 @@ def test_each_style_gets_the_point_chosen_on_its_own_search_pairs():
   assert [(r["style"], r["pairs"], r["point"], r["target_changed"]) for r in table["style_rows"]
           ] == [(0, 4, pytest.approx(2.0), 0.0), (1, 4, pytest.approx(5.0), 0.0)]
   assert table["mean"]["target_changed_on_style_given"] == 0.0
+  one = {**split, "factor/a_style": np.array([0] * 7 + [1])}  # a style with a single pair keeps it
+  rows = tables.method2(_TOY_CONDVAE, one, one, traits, edit=_brightness_edit)["style_rows"]
+  assert [(r["style"], r["pairs"], r["point"]) for r in rows] == [
+      (0, 7, pytest.approx(2.0)), (1, 1, pytest.approx(5.0))]
 
 
 def test_a_w_of_more_than_two_dims_is_searched_along_its_principal_directions(monkeypatch):
@@ -643,10 +670,12 @@ def test_the_vaes_points_are_the_mean_z_of_each_observed_class():
 
 
 def test_style_coverage_counts_the_styles_each_subject_and_each_point_reach():
-  """3 points, 4 subjects without the attribute, 3 styles, read by a stub classifier: point 0
-  gives every subject style 0; point 1 gives subjects 0-1 style 1 (half of them: a majority by
-  the rule); point 2 gives subject 0 style 2 (a quarter); the other edits read absent."""
-  present_style = {(0, 0): 0, (0, 1): 0, (0, 2): 0, (0, 3): 0, (1, 0): 1, (1, 1): 1, (2, 0): 2}
+  """3 points, 4 subjects without the attribute (a fifth, with it, is left out), 3 styles, read by
+  a stub classifier: point 0 gives every subject style 0; point 1 gives subjects 0-1 style 1 (half
+  of them: a majority by the rule); point 2 gives subject 0 style 2 and subject 1 style 1 again (a
+  quarter each); the other edits read absent. A style reached twice counts once."""
+  present_style = {(0, 0): 0, (0, 1): 0, (0, 2): 0, (0, 3): 0, (1, 0): 1, (1, 1): 1, (2, 0): 2,
+                   (2, 1): 1}
   def edit(x, y, j, on, points):  # an edit's pixel: 10 * point + subject
     return np.stack([10 * p + x for p in range(len(points))])
   def predict(x):
@@ -654,12 +683,12 @@ def test_style_coverage_counts_the_styles_each_subject_and_each_point_reach():
     return {"labels": np.array([[float(k in present_style)] for k in keys]),
             "styles": np.array([[present_style.get(k, 0)] for k in keys])}
   clf = types.SimpleNamespace(predict=predict, net=types.SimpleNamespace(num_styles=(3,)))
-  split = {"x": np.arange(4)[:, None], "y": np.zeros((4, 1), np.float32)}
+  split = {"x": np.arange(5)[:, None], "y": np.array([[0], [0], [0], [0], [1]], np.float32)}
   out = tables.style_coverage(clf, split, 0, np.zeros((3, 2)), edit)
   assert out["styles_per_subject"] == (3 + 2 + 1 + 1) / 4
   assert out["styles_by_point"] == 2 and out["points"] == 3
-  assert out["present_share"] == 7 / 12
-  np.testing.assert_allclose(out["style_share"], [4 / 12, 2 / 12, 1 / 12])
+  assert out["present_share"] == 8 / 12
+  np.testing.assert_allclose(out["style_share"], [4 / 12, 3 / 12, 1 / 12])
 
 
 def _meta():
