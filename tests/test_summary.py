@@ -62,6 +62,9 @@ def test_paired_comparison_by_seed():
   t = scipy_stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds]).statistic
   assert c["t"] == pytest.approx(t)
   assert summary.paired(a, b, higher_is_better=False)["a_better"] == 1
+  tied = summary.paired({1: 0.5, 2: 0.7}, {1: 0.5, 2: 0.6}, higher_is_better=True)
+  assert tied["a_better"] == 1  # a tie is no seed where a is better
+  assert summary.paired({1: 0.5}, {1: 0.5}, higher_is_better=False)["a_better"] == 0
 
 
 def test_summary_pairs_csvae_with_each_kind_on_its_seeds():
@@ -116,6 +119,9 @@ def test_a_summary_merges_with_runs_summarised_before():
   assert m1["seeds"] == [10, 11, 12] and m1["differences"] == pytest.approx([0.4, 0.25, 0.3])
   assert out["paired"]["vae"]["target-changed"]["a_better"] == 2
   assert list(out["runs"]["csvae"]) == ["10", "11", "12"]
+  unordered = summary.summarise({"csvae": {2: _run(0.7, 0.003), 0: _run(0.9, 0.005)}})
+  assert list(unordered["runs"]["csvae"]) == ["0", "2"]  # by seed, as given or not
+  assert unordered["kinds"]["csvae"]["Method 1"]["values"] == [0.9, 0.7]
   # A figure that the two kinds have on no common seed (older tables lacked it) is not paired,
   # and the tables are still written.
   only_new = summary.summarise({"csvae": {12: _run(0.7, 0.003)}, "vae": {13: _run(0.5, 0.007)}})
