@@ -470,9 +470,9 @@ def test_the_densest_point_compares_the_first_max_density_points_encodings_only(
 
 
 def test_csvae_searches_a_grid_around_the_target_prior_after_the_papers_point(trained):
-  """CSVAE's candidates for W_j: first the paper's point (switching on: the mean encoding with the
-  attribute; off: the mean encoding of the faces without it), then a 5x5 grid 6 wide around the
-  target's prior mean, whose sides are the edges a wider search would pass."""
+  """CSVAE's candidates for W_j: first a mean encoding (switching on: the paper's point, the faces
+  with the attribute; off: the faces without it), then a 5x5 grid 6 wide around the target's prior
+  mean, whose sides are the edges a wider search would pass."""
   _, dataset, _, model, _ = trained
   split, spec = dataset.splits["validation"], model.spec
   assert spec.w_dim == 2 and spec.w_present_mean != spec.w_absent_mean
