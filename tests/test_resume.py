@@ -105,6 +105,11 @@ def test_a_checkpoint_refuses_another_model_or_data_but_not_another_schedule_or_
       rf"  data.seed: checkpoint {config.data.seed - 1}, config {config.data.seed}\n"
       rf"  model.z_dim: checkpoint {config.model.z_dim - 1}, config {config.model.z_dim}\n")):
     checkpoint.check_compatible(saved, config, 400, "w")
+  # A sequence reads as the config writes it (a tuple), not as JSON stored it.
+  wider = tiny.get_config()
+  wider.model.hidden = (64, 64)
+  with pytest.raises(ValueError, match=r"model.hidden: checkpoint \(32, 32\), config \(64, 64\)"):
+    checkpoint.check_compatible(saved, wider, 400, "w")
   # A field added since the checkpoint was written is no difference; one removed since is.
   older = json.loads(tiny.get_config().to_json())
   del older["model"]["z_dim"]
