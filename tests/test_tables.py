@@ -476,11 +476,11 @@ def test_csvae_searches_a_grid_around_the_target_prior_after_the_papers_point(tr
   _, dataset, _, model, _ = trained
   split, spec = dataset.splits["validation"], model.spec
   assert spec.w_dim == 2 and spec.w_present_mean != spec.w_absent_mean
+  w = model.encode(split["x"], split["y"])["w_mu"].reshape(len(split["y"]), spec.num_labels, 2)
   for j in range(spec.num_labels):
     absent = split["y"][:, j] == 0
-    w = model.encode(split["x"], split["y"])["w_mu"].reshape(len(absent), -1, 2)[:, j]
     for on, centre, first in ((True, spec.w_present_mean, switching.paper_point(model, j, True)),
-                              (False, spec.w_absent_mean, w[absent].mean(0))):
+                              (False, spec.w_absent_mean, w[absent, j].mean(0))):
       found = tables.candidate_points(model, tables.Switch("a", "b", "c", j, on), split)
       np.testing.assert_allclose(found.points[0], first, rtol=1e-5, atol=1e-5)
       grid = found.points[1:]
